@@ -1,0 +1,2 @@
+//! Benchmark runner (skeleton).
+fn main() {}

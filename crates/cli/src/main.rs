@@ -1,0 +1,2 @@
+//! apiwright CLI (skeleton).
+fn main() {}

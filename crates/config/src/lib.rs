@@ -1,0 +1,1 @@
+//! apiwright-config (skeleton).

@@ -1,0 +1,1 @@
+//! apiwright-engine (skeleton).

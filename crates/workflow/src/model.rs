@@ -1,0 +1,472 @@
+//! The workflow data model: what a YAML workflow file deserializes into.
+//!
+//! These types are the documented file format (see `docs/workflows.md`) and the source of the
+//! generated JSON Schema, so every field carries a doc comment that ends up in the schema.
+//! Validation beyond shape (references, loops, reads) lives in `validate`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::Serialize;
+
+/// A standard operating procedure: phases of work done by agents, with gates between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// Unique name, used on the command line (`apiwright run NAME`).
+    pub name: String,
+    /// What the workflow is for, one paragraph.
+    pub description: String,
+    /// Where the procedure comes from (for example `seed 000`), for traceability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Parameters with defaults; overridden with `--param name=value`.
+    /// Referenced as `{name}` in tasks, keys and gate commands.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, Parameter>,
+    /// Template of every memory key a step writes, for example
+    /// `api-development/{api_id}/phase-{phase}/{agent}/{deliverable}`.
+    /// Must contain `{agent}` and `{deliverable}`.
+    pub memory_pattern: String,
+    /// Named inputs given at the start of a run (for example `--spec FILE` fills `spec`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Input>,
+    /// The agent roles that steps may name.
+    pub agents: Vec<AgentRole>,
+    /// Phases, run in order (remediation loops may jump back).
+    pub phases: Vec<Phase>,
+}
+
+/// A workflow parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// Value used when the run does not override it.
+    pub default: String,
+    /// What the parameter means.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// If not empty, the only values allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+/// A named run input stored in memory before the first phase starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// Input name; `spec` is filled by `--spec FILE`, others by `--input name=FILE`.
+    pub name: String,
+    /// Memory key (a template) the input is stored under.
+    pub key: String,
+    /// What the input holds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A run without a required input is refused before it starts.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// An agent role: who does a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentRole {
+    /// Role id that steps refer to, for example `backend-developer`.
+    pub id: String,
+    /// What the role is responsible for.
+    pub description: String,
+    /// Focus areas, rendered into the prompt's role extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub focus: Vec<String>,
+    /// Default command for the `command` provider: a shell command line run in the workspace
+    /// with the rendered prompt on stdin. Lets a workflow ship its own script agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// One phase of a workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Phase id, unique in the workflow; `on_fail.goto` refers to it.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// Number used for `{phase}` in memory keys; defaults to the 1-based position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
+    /// Longer description of the phase's purpose.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How the steps run.
+    #[serde(default)]
+    pub mode: Mode,
+    /// The steps of the phase.
+    pub steps: Vec<Step>,
+    /// Gates checked after the steps; all must pass for the phase to pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
+    /// What happens when a step fails or a gate does not pass.
+    #[serde(default)]
+    pub on_fail: OnFail,
+}
+
+/// Execution mode of a phase.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Steps run one after another, in order.
+    #[default]
+    Sequential,
+    /// Steps run concurrently.
+    Parallel(ParallelMode),
+    /// The steps repeat until every gate passes, at most `max_iterations` times.
+    Iterative(IterativeMode),
+    /// Test-driven: for every item, red steps, then green steps, then refactor steps,
+    /// each stage followed by its gates.
+    Tdd(TddMode),
+}
+
+/// Settings of a parallel phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelMode {
+    /// Most steps running at once; defaults to all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_agents: Option<u32>,
+    /// How the parallel agents share context.
+    #[serde(default)]
+    pub topology: Topology,
+}
+
+/// How agents of a parallel phase see each other's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Topology {
+    /// The first step is the lead: it runs alone first, then the others run in parallel with
+    /// the lead's deliverables in their context.
+    #[default]
+    Hierarchical,
+    /// Peers: each step sees the deliverables of the siblings that finished before it started.
+    Mesh,
+    /// Independent workers around the hub: no step sees a sibling's output; the phase gates
+    /// (the hub) see them all.
+    Star,
+}
+
+/// Settings of an iterative phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IterativeMode {
+    /// Upper bound of iterations; required, a loop without a maximum is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_iterations: Option<u32>,
+}
+
+/// Settings of a TDD phase: the items (for example endpoints) to cycle over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TddMode {
+    /// A fixed list of items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<String>>,
+    /// A memory key (template) holding a JSON array of items: strings, or objects with an
+    /// `id` or `name` field. Read when the phase starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_from: Option<String>,
+}
+
+/// The stage of a TDD cycle a step or gate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TddStage {
+    /// Write failing tests.
+    Red,
+    /// Make them pass.
+    Green,
+    /// Improve the code; tests must still pass.
+    Refactor,
+}
+
+/// One unit of agent work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Step id, unique in the phase; defaults to the agent id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The agent role doing the work.
+    pub agent: String,
+    /// What to do; `{placeholders}` are filled from parameters and the run position.
+    pub task: String,
+    /// Memory keys or patterns (`*` one segment, `**` any depth) the step reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
+    /// Names of the deliverables the step writes; each becomes a key through `memory_pattern`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
+    /// TDD stage (only in `tdd` phases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<TddStage>,
+    /// Wall-clock limit for the agent, in seconds (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// Extra attempts after a retryable agent failure (timeout, crash); default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+}
+
+impl Step {
+    /// The step id: the explicit one, or the agent id.
+    pub fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.agent)
+    }
+}
+
+/// A check that must pass. Exactly one of `command`, `memory`, `score`, `approval` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// Gate id, unique in the phase; `apiwright approve RUN GATE` names it.
+    pub id: String,
+    /// The criterion in the words of the SOP.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub criterion: String,
+    /// TDD stage after which the gate is checked (only in `tdd` phases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<TddStage>,
+    /// Run a command in the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandCheck>,
+    /// Require memory keys or patterns to exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryCheck>,
+    /// Require a numeric deliverable within bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScoreCheck>,
+    /// Require a human decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalCheck>,
+}
+
+/// The kind of check a gate performs, borrowed from the gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GateCheck<'a> {
+    /// See [`CommandCheck`].
+    Command(&'a CommandCheck),
+    /// See [`MemoryCheck`].
+    Memory(&'a MemoryCheck),
+    /// See [`ScoreCheck`].
+    Score(&'a ScoreCheck),
+    /// See [`ApprovalCheck`].
+    Approval(&'a ApprovalCheck),
+}
+
+impl Gate {
+    /// The gate's single check; `None` when the gate sets none or several (the validator
+    /// refuses such gates, so a loaded workflow always has exactly one).
+    pub fn check(&self) -> Option<GateCheck<'_>> {
+        let mut checks = [
+            self.command.as_ref().map(GateCheck::Command),
+            self.memory.as_ref().map(GateCheck::Memory),
+            self.score.as_ref().map(GateCheck::Score),
+            self.approval.as_ref().map(GateCheck::Approval),
+        ]
+        .into_iter()
+        .flatten();
+        let first = checks.next();
+        match checks.next() {
+            Some(_) => None,
+            None => first,
+        }
+    }
+
+    /// Name of the gate's kind, for display.
+    pub fn kind_name(&self) -> &'static str {
+        match self.check() {
+            Some(GateCheck::Command(_)) => "command",
+            Some(GateCheck::Memory(_)) => "memory",
+            Some(GateCheck::Score(_)) => "score",
+            Some(GateCheck::Approval(_)) => "approval",
+            None => "invalid",
+        }
+    }
+}
+
+/// Run a shell command in the run's workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCheck {
+    /// Shell command line (run with `sh -c`); `{placeholders}` are filled first.
+    pub run: String,
+    /// Time limit in seconds (default 600); past it the command is killed and the gate fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// Which exit the gate requires: `success` (exit 0, the default) or `failure`
+    /// (non-zero, for example tests that must fail in the red stage).
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// The exit a command gate requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Exit status 0.
+    #[default]
+    Success,
+    /// A non-zero exit status (not a timeout and not a failure to start).
+    Failure,
+}
+
+/// Require memory keys or patterns to exist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryCheck {
+    /// Keys or patterns (templates); a pattern must match at least one key.
+    pub keys: Vec<String>,
+}
+
+/// Require a numeric value in memory to be within bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreCheck {
+    /// Memory key (template) holding a JSON number or a JSON object.
+    pub key: String,
+    /// Dotted path to the number inside the object, for example `backend_implementation.backend_score`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Lowest passing value (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Highest passing value (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Pause the run until a person approves or rejects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalCheck {
+    /// The question put to the approver.
+    pub prompt: String,
+}
+
+/// What happens when a phase's step fails or one of its gates does not pass.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    /// The run fails.
+    #[default]
+    Abort,
+    /// Run the phase again, at most `max` more times.
+    Retry(RetryPolicy),
+    /// Remediation loop: go back to an earlier phase (and run every phase from there again),
+    /// at most `max` times.
+    Goto(GotoPolicy),
+    /// Pause the run with an escalation record for a person to decide.
+    Escalate(EscalatePolicy),
+}
+
+/// Retry the failed phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Most retries; required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// What happens once the retries are used up (default: escalate as technical debt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Exhausted>,
+}
+
+/// Loop back to an earlier phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GotoPolicy {
+    /// Id of an earlier (or the same) phase.
+    pub phase: String,
+    /// Most loops back; required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// What happens once the loops are used up (default: escalate as technical debt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Exhausted>,
+}
+
+/// Escalate to a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalatePolicy {
+    /// Kind of escalation (seed 003's protocol).
+    pub kind: EscalationKind,
+}
+
+/// What to do when a retry or goto budget is used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Exhausted {
+    /// Fail the run.
+    Abort,
+    /// Pause the run with an escalation of this kind.
+    Escalate(EscalationKind),
+}
+
+/// The escalation kinds of seed 003's blocker protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationKind {
+    /// A security vulnerability: stop immediately.
+    SecurityAlert,
+    /// A data integrity risk: stop immediately.
+    DataRisk,
+    /// The implementation conflicts with the design.
+    ArchitectureConflict,
+    /// A requirement is ambiguous.
+    ClarificationNeeded,
+    /// A workaround would add debt, or a loop ran out of attempts.
+    TechnicalDebt,
+}
+
+impl EscalationKind {
+    /// Every kind, in the order of seed 003.
+    pub const ALL: [EscalationKind; 5] = [
+        EscalationKind::SecurityAlert,
+        EscalationKind::DataRisk,
+        EscalationKind::ArchitectureConflict,
+        EscalationKind::ClarificationNeeded,
+        EscalationKind::TechnicalDebt,
+    ];
+
+    /// The snake_case name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationKind::SecurityAlert => "security_alert",
+            EscalationKind::DataRisk => "data_risk",
+            EscalationKind::ArchitectureConflict => "architecture_conflict",
+            EscalationKind::ClarificationNeeded => "clarification_needed",
+            EscalationKind::TechnicalDebt => "technical_debt",
+        }
+    }
+}
+
+impl Phase {
+    /// The number used for `{phase}`: explicit, or the 1-based position `index + 1`.
+    pub fn number_at(&self, index: usize) -> u32 {
+        self.number
+            .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX))
+    }
+}
+
+impl Workflow {
+    /// Index of the phase with this id.
+    pub fn phase_index(&self, id: &str) -> Option<usize> {
+        self.phases.iter().position(|phase| phase.id == id)
+    }
+
+    /// The role with this id.
+    pub fn agent(&self, id: &str) -> Option<&AgentRole> {
+        self.agents.iter().find(|agent| agent.id == id)
+    }
+}

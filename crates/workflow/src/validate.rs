@@ -1,0 +1,1 @@
+//! STUB: semantic validation of a parsed workflow.
