@@ -1,1 +1,93 @@
-//! apiwright-gates (skeleton).
+//! Gate evaluation: the checks that stand between phases, each returning an outcome with the
+//! evidence it is based on. `command` runs a program in the run's workspace, `memory` checks
+//! deliverables exist, `score` reads a number from a deliverable and compares it with bounds.
+//! Approval gates are decided by a person; the engine owns them.
+//!
+//! A failing gate is a result ([`GateOutcome::Failed`]), not an error: errors are reserved for
+//! gates that could not be evaluated at all. Adding a gate kind means adding a module here and
+//! one arm in [`evaluate`]. This crate must not decide what a failure means for the run.
+
+mod command;
+mod memory;
+mod score;
+
+use std::path::Path;
+use std::time::Duration;
+
+use apiwright_store::Store;
+use apiwright_workflow::Gate;
+use apiwright_workflow::GateCheck;
+use apiwright_workflow::template::Vars;
+
+pub use command::DEFAULT_TIMEOUT;
+
+/// Whether a gate passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateOutcome {
+    /// The check held.
+    Passed,
+    /// The check did not hold.
+    Failed,
+}
+
+/// The outcome of one gate with its evidence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GateReport {
+    /// Passed or failed.
+    pub outcome: GateOutcome,
+    /// One line for humans, for example `exit 0 in 1.2 s`.
+    pub summary: String,
+    /// Kind-specific evidence (command line, exit code, output tail, keys found, value read…).
+    pub evidence: serde_json::Value,
+    /// How long the evaluation took.
+    pub duration_ms: u64,
+}
+
+/// What a gate is evaluated against.
+#[derive(Debug)]
+pub struct GateContext<'a> {
+    /// The run's workspace (working directory of command gates).
+    pub workspace: &'a Path,
+    /// The state store (memory for memory and score gates).
+    pub store: &'a Store,
+    /// Placeholder values of the current run position.
+    pub vars: &'a Vars,
+    /// Limit for command gates that set none.
+    pub default_timeout: Duration,
+}
+
+/// A gate that could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// A placeholder in the gate has no value (the validator should have caught it).
+    #[error(transparent)]
+    Template(#[from] apiwright_workflow::template::UnknownPlaceholder),
+    /// Reading memory failed (retryable).
+    #[error(transparent)]
+    Store(#[from] apiwright_store::StoreError),
+    /// The gate is decided by a person, not evaluated.
+    #[error("gate `{0}` is an approval gate: the engine asks a person")]
+    NeedsPerson(String),
+    /// The gate sets no check or several.
+    #[error("gate `{0}` must set exactly one of command, memory, score, approval")]
+    Malformed(String),
+}
+
+/// Evaluates an automated gate.
+pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateReport, GateError> {
+    let started = std::time::Instant::now();
+    let (outcome, summary, evidence) = match gate.check() {
+        Some(GateCheck::Command(check)) => command::evaluate(check, context).await?,
+        Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
+        Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
+        Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),
+        None => return Err(GateError::Malformed(gate.id.clone())),
+    };
+    Ok(GateReport {
+        outcome,
+        summary,
+        evidence,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}

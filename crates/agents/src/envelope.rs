@@ -1,0 +1,213 @@
+//! Turning an agent program's stdout into a [`StepOutput`].
+//!
+//! A program either prints a JSON envelope
+//! (`{"deliverables": {"name": value, …}, "summary": "…", "decisions": […], "escalation": {…}}`)
+//! or plain output, which becomes the single deliverable of a step that writes exactly one.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::request::AgentError;
+use crate::request::EscalationRequest;
+use crate::request::StepOutput;
+use crate::request::Usage;
+use crate::request::WriteTarget;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    deliverables: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    decisions: Vec<String>,
+    #[serde(default)]
+    escalation: Option<EscalationRequest>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// Parses an agent's stdout against the deliverables the step must write.
+pub fn parse_output(
+    agent: &str,
+    stdout: &str,
+    writes: &[WriteTarget],
+) -> Result<StepOutput, AgentError> {
+    let trimmed = stdout.trim();
+    let looks_like_envelope = trimmed.starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(trimmed)
+            .ok()
+            .and_then(|value| value.get("deliverables").map(serde_json::Value::is_object))
+            .unwrap_or(false);
+    if looks_like_envelope {
+        let envelope: Envelope = serde_json::from_str(trimmed).map_err(|error| {
+            AgentError::RespondToAgent(format!(
+                "expected a JSON envelope with `deliverables`, `summary`, `decisions`, `escalation`, `usage`, found invalid envelope: {error}"
+            ))
+        })?;
+        let expected: Vec<&str> = writes.iter().map(|write| write.name.as_str()).collect();
+        let missing: Vec<&str> = expected
+            .iter()
+            .copied()
+            .filter(|name| !envelope.deliverables.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(AgentError::RespondToAgent(format!(
+                "expected deliverables {}, found {} (missing: {})",
+                quote_list(&expected),
+                quote_list(
+                    &envelope
+                        .deliverables
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                ),
+                missing.join(", ")
+            )));
+        }
+        let unexpected: Vec<&str> = envelope
+            .deliverables
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !expected.contains(name))
+            .collect();
+        if !unexpected.is_empty() {
+            return Err(AgentError::RespondToAgent(format!(
+                "expected only deliverables {}, found undeclared {}",
+                quote_list(&expected),
+                quote_list(&unexpected)
+            )));
+        }
+        return Ok(StepOutput {
+            summary: envelope
+                .summary
+                .unwrap_or_else(|| default_summary(agent, writes)),
+            deliverables: envelope.deliverables,
+            decisions: envelope.decisions,
+            escalation: envelope.escalation,
+            usage: envelope.usage,
+        });
+    }
+    match writes {
+        [] => Ok(StepOutput {
+            summary: if trimmed.is_empty() {
+                default_summary(agent, writes)
+            } else {
+                trimmed.to_string()
+            },
+            ..StepOutput::default()
+        }),
+        [single] => {
+            if trimmed.is_empty() {
+                return Err(AgentError::RespondToAgent(format!(
+                    "expected deliverable `{}` on stdout, found no output",
+                    single.name
+                )));
+            }
+            let value = serde_json::from_str(trimmed)
+                .unwrap_or_else(|_| serde_json::Value::String(stdout.to_string()));
+            Ok(StepOutput {
+                deliverables: BTreeMap::from([(single.name.clone(), value)]),
+                summary: default_summary(agent, writes),
+                ..StepOutput::default()
+            })
+        }
+        several => Err(AgentError::RespondToAgent(format!(
+            "expected a JSON envelope with deliverables {} (the step writes {} deliverables), found plain output",
+            quote_list(&several.iter().map(|w| w.name.as_str()).collect::<Vec<_>>()),
+            several.len()
+        ))),
+    }
+}
+
+fn quote_list(names: &[&str]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn default_summary(agent: &str, writes: &[WriteTarget]) -> String {
+    if writes.is_empty() {
+        format!("{agent} finished")
+    } else {
+        format!(
+            "{agent} wrote {}",
+            writes
+                .iter()
+                .map(|write| write.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(names: &[&str]) -> Vec<WriteTarget> {
+        names
+            .iter()
+            .map(|name| WriteTarget {
+                name: name.to_string(),
+                key: format!("k/{name}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_output_is_the_single_deliverable() {
+        let output =
+            parse_output("pm", "{\"endpoints\": 3}\n", &targets(&["requirements"])).unwrap();
+        assert_eq!(
+            output.deliverables["requirements"],
+            serde_json::json!({"endpoints": 3})
+        );
+        let text = parse_output("pm", "just text\n", &targets(&["notes"])).unwrap();
+        assert_eq!(text.deliverables["notes"], serde_json::json!("just text\n"));
+    }
+
+    #[test]
+    fn envelope_must_carry_every_declared_deliverable() {
+        let err = parse_output(
+            "pm",
+            r#"{"deliverables": {"a": 1}, "summary": "did a"}"#,
+            &targets(&["a", "b"]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected deliverables `a`, `b`, found `a` (missing: b)"
+        );
+        let ok = parse_output(
+            "pm",
+            r#"{"deliverables": {"a": 1, "b": "x"}, "summary": "did both", "decisions": ["use JWT"],
+                "escalation": {"kind": "clarification_needed", "message": "which DB?"}}"#,
+            &targets(&["a", "b"]),
+        )
+        .unwrap();
+        assert_eq!(ok.summary, "did both");
+        assert_eq!(ok.decisions, vec!["use JWT".to_string()]);
+        assert_eq!(
+            ok.escalation.map(|e| e.kind),
+            Some(apiwright_workflow::EscalationKind::ClarificationNeeded)
+        );
+    }
+
+    #[test]
+    fn plain_output_cannot_fill_several_deliverables() {
+        let err = parse_output("pm", "hello", &targets(&["a", "b"])).unwrap_err();
+        assert!(matches!(err, AgentError::RespondToAgent(_)));
+        let empty = parse_output("pm", "  \n", &targets(&["a"])).unwrap_err();
+        assert_eq!(
+            empty.to_string(),
+            "expected deliverable `a` on stdout, found no output"
+        );
+    }
+}
