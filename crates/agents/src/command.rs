@@ -192,6 +192,7 @@ fn step_environment(request: &StepRequest) -> Vec<(&'static str, String)> {
     ];
     if let Some(item) = &request.item {
         env.push(("APIWRIGHT_ITEM", item.clone()));
+        env.push(("APIWRIGHT_ITEM_SLUG", apiwright_workflow::template::slug(item)));
     }
     if let Some(stage) = request.stage {
         let stage = match stage {
@@ -200,6 +201,9 @@ fn step_environment(request: &StepRequest) -> Vec<(&'static str, String)> {
             apiwright_workflow::TddStage::Refactor => "refactor",
         };
         env.push(("APIWRIGHT_STAGE", stage.to_string()));
+    }
+    if let Some(dir) = &request.workflow_dir {
+        env.push(("APIWRIGHT_WORKFLOW_DIR", dir.display().to_string()));
     }
     if let Some(db) = &request.db_path {
         env.push(("APIWRIGHT_DB", db.display().to_string()));

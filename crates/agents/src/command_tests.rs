@@ -39,6 +39,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
             .collect(),
         workspace,
         db_path: None,
+        workflow_dir: None,
         prompt: "PROMPT-BODY".into(),
         timeout,
         attempt: 1,

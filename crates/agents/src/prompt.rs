@@ -44,7 +44,7 @@ struct PromptContext<'a> {
     phase_number: u32,
     phase_title: &'a str,
     step_id: &'a str,
-    role: &'a apiwright_workflow::AgentRole,
+    role: RoleContext<'a>,
     task: &'a str,
     iteration: u32,
     attempt: u32,
@@ -58,6 +58,14 @@ struct PromptContext<'a> {
     writes: &'a [crate::WriteTarget],
     workspace: String,
     research_terms: Vec<String>,
+}
+
+/// The role as templates see it: every field present, even when empty.
+#[derive(Serialize)]
+struct RoleContext<'a> {
+    id: &'a str,
+    description: &'a str,
+    focus: &'a [String],
 }
 
 impl PromptRenderer {
@@ -91,7 +99,11 @@ impl PromptRenderer {
             phase_number: request.phase_number,
             phase_title: &request.phase_title,
             step_id: &request.step_id,
-            role: &request.role,
+            role: RoleContext {
+                id: &request.role.id,
+                description: &request.role.description,
+                focus: &request.role.focus,
+            },
             task: &request.task,
             iteration: request.iteration,
             attempt: request.attempt,

@@ -51,6 +51,7 @@ fn request() -> StepRequest {
         }],
         workspace: PathBuf::from("/work/ws"),
         db_path: None,
+        workflow_dir: None,
         prompt: String::new(),
         timeout: Duration::from_secs(60),
         attempt: 1,

@@ -80,6 +80,8 @@ pub struct StepRequest {
     pub workspace: PathBuf,
     /// The state database, so a script agent can call `apiwright memory …`.
     pub db_path: Option<PathBuf>,
+    /// Directory of the workflow file, so script agents can ship next to it.
+    pub workflow_dir: Option<PathBuf>,
     /// The rendered prompt.
     pub prompt: String,
     /// Wall-clock limit.

@@ -47,6 +47,8 @@ use crate::vars::run_vars;
 
 /// Most earlier-agent summaries put into a prompt's handoff context.
 const HANDOFFS_IN_PROMPT: usize = 8;
+/// Longest excerpt of a sibling's deliverable put into a prompt.
+const SIBLING_EXCERPT_BYTES: usize = 2000;
 /// Grace added to a step's own timeout before the engine abandons its future.
 const STEP_TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 
@@ -123,6 +125,7 @@ struct StepResult {
 struct ActiveRun {
     run_id: String,
     workspace: PathBuf,
+    workflow_dir: Option<PathBuf>,
     machine: Machine,
     base_vars: Vars,
 }
@@ -137,10 +140,9 @@ impl Engine {
         }
     }
 
-    /// Calls `observer` with every event after it is committed (progress display).
-    pub fn with_observer(mut self, observer: impl FnMut(&Event) + 'static) -> Engine {
+    /// Calls `observer` with every event after it is committed (progress display, hooks).
+    pub fn set_observer(&mut self, observer: impl FnMut(&Event) + 'static) {
         self.observer = Some(Box::new(observer));
-        self
     }
 
     /// The store.
@@ -148,11 +150,10 @@ impl Engine {
         &self.store
     }
 
-    /// Creates a run (parameters resolved, inputs stored) and returns its id; nothing runs yet.
-    pub fn start(&self, request: RunRequest) -> Result<String, EngineError> {
-        let run_id = crate::start::new_run_id();
-        crate::start::create(&self.store, &run_id, request)?;
-        Ok(run_id)
+    /// Creates run `run_id` (see [`crate::new_run_id`]): parameters resolved, inputs
+    /// stored; nothing runs yet.
+    pub fn start(&self, run_id: &str, request: RunRequest) -> Result<(), EngineError> {
+        crate::start::create(&self.store, run_id, request)
     }
 
     /// Loads a run's workflow and state machine from the store.
@@ -168,7 +169,7 @@ impl Engine {
         })?;
         let workflow = Arc::new(workflow);
         let events = self.events(run_id)?;
-        let machine = Machine::replay(Arc::clone(&workflow), &events).map_err(|error| {
+        let machine = Machine::replay(Arc::clone(&workflow), run_id, &events).map_err(|error| {
             EngineError::CorruptLog {
                 run: run_id.to_string(),
                 detail: error.to_string(),
@@ -272,6 +273,11 @@ impl Engine {
         let mut active = ActiveRun {
             run_id: run_id.to_string(),
             workspace: PathBuf::from(&run.workspace),
+            workflow_dir: run
+                .params
+                .get("workflow_dir")
+                .and_then(serde_json::Value::as_str)
+                .map(PathBuf::from),
             machine,
             base_vars,
         };
@@ -525,9 +531,19 @@ impl Engine {
         for sibling in &task.visible_siblings {
             for key in active.machine.deliverables_of(sibling) {
                 if let Some(entry) = self.store.memory_get(key).map_err(|e| e.to_string())? {
+                    // Sibling work is context, not input: a bounded excerpt keeps prompts small.
+                    let mut value = entry.value.to_text();
+                    if value.len() > SIBLING_EXCERPT_BYTES {
+                        let mut cut = SIBLING_EXCERPT_BYTES;
+                        while !value.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        value.truncate(cut);
+                        value.push('…');
+                    }
                     siblings.push(ContextEntry {
                         key: entry.key,
-                        value: entry.value.to_text(),
+                        value,
                     });
                 }
             }
@@ -568,6 +584,7 @@ impl Engine {
             writes,
             workspace: active.workspace.clone(),
             db_path: self.config.db_path.clone(),
+            workflow_dir: active.workflow_dir.clone(),
             prompt: String::new(),
             timeout: step
                 .timeout_secs
@@ -666,7 +683,15 @@ impl Engine {
             };
         };
         let vars = round_vars(&workflow, &active.base_vars, round, active.machine.items());
+        let mut env = vec![("APIWRIGHT_RUN_ID".to_string(), active.run_id.clone())];
+        if let Some(dir) = &active.workflow_dir {
+            env.push(("APIWRIGHT_WORKFLOW_DIR".to_string(), dir.display().to_string()));
+        }
+        if let Some(db) = &self.config.db_path {
+            env.push(("APIWRIGHT_DB".to_string(), db.display().to_string()));
+        }
         let context = GateContext {
+            env: &env,
             workspace: &active.workspace,
             store: &self.store,
             vars: &vars,

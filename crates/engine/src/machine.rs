@@ -184,6 +184,7 @@ enum Cursor {
 /// The state of one run.
 #[derive(Debug, Clone)]
 pub struct Machine {
+    run_id: String,
     workflow: Arc<Workflow>,
     params: Vars,
     auto_approve: bool,
@@ -199,9 +200,10 @@ pub struct Machine {
 
 impl Machine {
     /// A new run's state, as of its `run_started` event.
-    pub fn new(workflow: Arc<Workflow>, params: Vars, auto_approve: bool) -> Machine {
+    pub fn new(workflow: Arc<Workflow>, run_id: &str, params: Vars, auto_approve: bool) -> Machine {
         let phases = workflow.phases.len();
         Machine {
+            run_id: run_id.to_string(),
             workflow,
             params,
             auto_approve,
@@ -217,7 +219,11 @@ impl Machine {
 
     /// Rebuilds a run's state from its log (the first event must be `run_started`), then
     /// marks steps that were running when the previous process stopped as pending again.
-    pub fn replay(workflow: Arc<Workflow>, events: &[Event]) -> Result<Machine, ReplayError> {
+    pub fn replay(
+        workflow: Arc<Workflow>,
+        run_id: &str,
+        events: &[Event],
+    ) -> Result<Machine, ReplayError> {
         let Some(Event::RunStarted {
             params,
             auto_approve,
@@ -230,7 +236,7 @@ impl Machine {
                 problem: "expected run_started first".into(),
             });
         };
-        let mut machine = Machine::new(workflow, params.clone(), *auto_approve);
+        let mut machine = Machine::new(workflow, run_id, params.clone(), *auto_approve);
         for (offset, event) in events.iter().enumerate().skip(1) {
             machine.apply(event).map_err(|problem| ReplayError {
                 index: offset + 1,
@@ -736,10 +742,17 @@ impl Machine {
                 }
                 GateState::Requested => return Decision::Pause,
                 GateState::Pending => {
-                    let prompt = match definition.gates[slot.index].check() {
-                        Some(GateCheck::Approval(check)) => check.prompt.clone(),
-                        _ => definition.gates[slot.index].criterion.clone(),
+                    let template = match definition.gates[slot.index].check() {
+                        Some(GateCheck::Approval(check)) => &check.prompt,
+                        _ => &definition.gates[slot.index].criterion,
                     };
+                    let vars = crate::vars::round_vars(
+                        &self.workflow,
+                        &crate::vars::run_vars(&self.params, &self.run_id),
+                        &round.round,
+                        phase.items.as_deref(),
+                    );
+                    let prompt = apiwright_workflow::template::render_lenient(template, &vars, "?");
                     return Decision::Emit(vec![Event::ApprovalRequested {
                         round: round.round.clone(),
                         gate: slot.id.clone(),

@@ -141,7 +141,7 @@ fn kinds(log: &[Event]) -> Vec<String> {
 }
 
 fn started(wf: &Arc<Workflow>, auto_approve: bool) -> Machine {
-    Machine::new(Arc::clone(wf), Default::default(), auto_approve)
+    Machine::new(Arc::clone(wf), "run-test", Default::default(), auto_approve)
 }
 
 const HEADER: &str = "
@@ -582,7 +582,7 @@ phases:
             log.push(event);
         }
     }
-    let resumed = Machine::replay(Arc::clone(&wf), &log).unwrap();
+    let resumed = Machine::replay(Arc::clone(&wf), "run-test", &log).unwrap();
     let Decision::RunSteps(tasks) = resumed.next() else {
         panic!("expected the interrupted step")
     };

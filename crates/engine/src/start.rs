@@ -32,6 +32,9 @@ pub struct RunRequest {
     pub workspace: PathBuf,
     /// Approve approval gates automatically (`--yes`).
     pub auto_approve: bool,
+    /// Directory of the workflow file (None for built-ins), given to agents and gates as
+    /// `APIWRIGHT_WORKFLOW_DIR`.
+    pub workflow_dir: Option<PathBuf>,
 }
 
 /// A new time-ordered run id: `r` + UTC timestamp + 4 hex digits.
@@ -149,7 +152,11 @@ pub(crate) fn create(store: &Store, run_id: &str, request: RunRequest) -> Result
         id: run_id.to_string(),
         workflow_name: request.workflow.name.clone(),
         workflow_yaml: request.workflow_yaml,
-        params: serde_json::json!({ "params": params, "auto_approve": request.auto_approve }),
+        params: serde_json::json!({
+            "params": params,
+            "auto_approve": request.auto_approve,
+            "workflow_dir": request.workflow_dir.as_ref().map(|dir| dir.display().to_string()),
+        }),
         workspace: workspace.display().to_string(),
     };
     store.create_run(

@@ -34,6 +34,7 @@ pub(crate) async fn evaluate(
         .arg("-c")
         .arg(format!("exec 2>&1\n{command_line}"))
         .current_dir(context.workspace)
+        .envs(context.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -55,6 +55,8 @@ pub struct GateContext<'a> {
     pub vars: &'a Vars,
     /// Limit for command gates that set none.
     pub default_timeout: Duration,
+    /// Extra environment for command gates (`APIWRIGHT_RUN_ID`, `APIWRIGHT_WORKFLOW_DIR`).
+    pub env: &'a [(String, String)],
 }
 
 /// A gate that could not be evaluated.

@@ -1,0 +1,278 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use clap::Parser;
+use clap::Subcommand;
+
+/// apiwright: runs standard operating procedures for building APIs, with agents doing the
+/// work and gates checking it with real evidence.
+#[derive(Debug, Parser)]
+#[command(name = "apiwright", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// State database (default: `.apiwright/state.db`, or APIWRIGHT_DB, or apiwright.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// More logging (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, show, validate and export workflows.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Run a workflow (a built-in name or a YAML file), or resume a run.
+    Run(RunArgs),
+    /// List and inspect runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Approve (or reject) the approval gate or escalation a run waits for, then resume it.
+    Approve(ApproveArgs),
+    /// Read and write the namespaced memory.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// Hooks for interactive coding agents.
+    #[command(subcommand)]
+    Hooks(HooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// List the built-in workflows.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a workflow's phases, steps and gates.
+    Show {
+        /// Built-in name or YAML file.
+        workflow: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a workflow file.
+    Validate {
+        file: PathBuf,
+    },
+    /// Print a built-in workflow's YAML (to start your own from it).
+    Export {
+        name: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the workflow format.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Built-in workflow name or YAML file.
+    #[arg(required_unless_present = "resume")]
+    pub workflow: Option<String>,
+    /// Resume an interrupted or paused run.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["workflow", "spec", "param", "input", "out"])]
+    pub resume: Option<String>,
+    /// Requirements spec, stored as the workflow's `spec` input.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Parameter override (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+    /// Other inputs (repeatable).
+    #[arg(long = "input", value_name = "NAME=FILE")]
+    pub input: Vec<String>,
+    /// Provider for every role (`command`); default: per-role configuration.
+    #[arg(long, value_name = "PROVIDER")]
+    pub agents: Option<String>,
+    /// Approve approval gates automatically.
+    #[arg(long)]
+    pub yes: bool,
+    /// Workspace directory (default `.apiwright/workspaces/RUN`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print events as JSON lines instead of progress.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run: phases, steps, gates with evidence, durations.
+    Show {
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a run's event log.
+    Events {
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Run id.
+    pub run: String,
+    /// Approval gate id or escalation id.
+    pub gate: String,
+    /// Reject instead of approve.
+    #[arg(long)]
+    pub reject: bool,
+    /// Why.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who decides (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Only record the decision; do not resume the run.
+    #[arg(long)]
+    pub no_resume: bool,
+    /// Provider for every role when resuming.
+    #[arg(long, value_name = "PROVIDER")]
+    pub agents: Option<String>,
+    /// Print events as JSON lines when resuming.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Store a value (JSON if it parses as JSON, else text).
+    Store {
+        #[arg(long)]
+        key: String,
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        value: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Tag (repeatable), e.g. `who=tester`.
+        #[arg(long = "tag", value_name = "K=V")]
+        tag: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retrieve one key or every key matching a pattern (`*` one segment, `**` any depth).
+    Retrieve {
+        #[arg(long, required_unless_present = "pattern", conflicts_with = "pattern")]
+        key: Option<String>,
+        #[arg(long)]
+        pattern: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find keys whose key or value contains TEXT.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (under a prefix).
+    List {
+        #[arg(long)]
+        prefix: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every write and delete of a key.
+    History {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a key (history is kept).
+    Delete {
+        #[arg(long)]
+        key: String,
+        #[arg(long = "tag", value_name = "K=V")]
+        tag: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// Session id (default: APIWRIGHT_SESSION_ID, else the current session).
+    #[arg(long)]
+    pub session_id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Before a task starts.
+    PreTask {
+        #[arg(long)]
+        description: String,
+        #[arg(long)]
+        task_id: Option<String>,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+    /// After a task ends.
+    PostTask {
+        #[arg(long)]
+        task_id: String,
+        /// Accepted for compatibility with seed 000's scripts.
+        #[arg(long, hide = true)]
+        export_metrics: Option<String>,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+    /// Before a file is edited.
+    PreEdit {
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+    /// After a file was edited.
+    PostEdit {
+        #[arg(long)]
+        file: PathBuf,
+        /// Also record the edit in memory at this key.
+        #[arg(long)]
+        memory_key: Option<String>,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+    /// A notification.
+    Notify {
+        #[arg(long)]
+        message: String,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+    /// End the session, optionally exporting its events as JSON.
+    SessionEnd {
+        #[arg(long, alias = "export-workflow", value_name = "FILE")]
+        export: Option<PathBuf>,
+        #[command(flatten)]
+        common: HookArgs,
+    },
+}

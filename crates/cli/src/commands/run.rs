@@ -1,0 +1,239 @@
+//! `apiwright run`: start a run (or resume one) and drive it with live progress.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apiwright_agents::AnyAgent;
+use apiwright_agents::CommandAgent;
+use apiwright_agents::CommandAgentConfig;
+use apiwright_agents::PromptRenderer;
+use apiwright_engine::DriveOutcome;
+use apiwright_engine::Engine;
+use apiwright_engine::EngineConfig;
+use apiwright_engine::RunRequest;
+use apiwright_store::Value;
+use apiwright_workflow::Workflow;
+
+use crate::app::RunArgs;
+use crate::commands::Exit;
+use crate::commands::workflow::resolve;
+use crate::context::Context;
+use crate::context::split_pair;
+use crate::progress::Progress;
+
+pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
+    let mut engine = build_engine(context)?;
+    let run_id = match &args.resume {
+        Some(run_id) => run_id.clone(),
+        None => {
+            let name = args.workflow.as_deref().unwrap_or_default();
+            let (workflow, yaml) = resolve(name)?;
+            let workflow_dir = std::path::Path::new(name)
+                .is_file()
+                .then(|| std::path::Path::new(name).parent().map(std::path::Path::to_path_buf))
+                .flatten()
+                .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir })
+                .and_then(|dir| dir.canonicalize().ok());
+            let mut params = BTreeMap::new();
+            for pair in &args.param {
+                let (name, value) = split_pair("--param", pair)?;
+                params.insert(name.to_string(), value.to_string());
+            }
+            let mut inputs = BTreeMap::new();
+            if let Some(spec) = &args.spec {
+                inputs.insert("spec".to_string(), read_input(spec)?);
+            }
+            for pair in &args.input {
+                let (name, file) = split_pair("--input", pair)?;
+                inputs.insert(name.to_string(), read_input(&PathBuf::from(file))?);
+            }
+            let run_id = apiwright_engine::new_run_id();
+            let workspace = args.out.clone().unwrap_or_else(|| {
+                context
+                    .db_path
+                    .parent()
+                    .map(|dir| dir.join("workspaces").join(&run_id))
+                    .unwrap_or_else(|| PathBuf::from(&run_id))
+            });
+            // Check agents before creating the run, so a missing provider loses nothing.
+            resolve_agents(context, &workflow, args.agents.as_deref())?;
+            engine.start(
+                &run_id,
+                RunRequest {
+                    workflow,
+                    workflow_yaml: yaml,
+                    params,
+                    inputs,
+                    workspace,
+                    auto_approve: args.yes,
+                    workflow_dir,
+                },
+            )?;
+            run_id
+        }
+    };
+    drive(context, &mut engine, &run_id, args.agents.as_deref(), args.json)
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading input file {}", path.display()))?;
+    Ok(Value::Text(text))
+}
+
+pub fn build_engine(context: &Context) -> anyhow::Result<Engine> {
+    let store = context.open_store()?;
+    let prompts = match &context.config.prompts.step_template {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading prompt template {}", path.display()))?;
+            PromptRenderer::new(&path.display().to_string(), text)?
+        }
+        None => PromptRenderer::builtin()?,
+    };
+    let db_path = context
+        .db_path
+        .canonicalize()
+        .unwrap_or_else(|_| context.db_path.clone());
+    Ok(Engine::new(
+        store,
+        EngineConfig {
+            db_path: Some(db_path),
+            prompts,
+            default_step_timeout: Duration::from_secs(600),
+            default_gate_timeout: apiwright_gates::DEFAULT_TIMEOUT,
+        },
+    ))
+}
+
+/// Chooses a provider for every role a workflow's steps use.
+pub fn resolve_agents(
+    context: &Context,
+    workflow: &Workflow,
+    provider: Option<&str>,
+) -> anyhow::Result<BTreeMap<String, AnyAgent>> {
+    match provider {
+        None | Some("command") => {}
+        Some(other @ ("builtin" | "openai" | "anthropic")) => anyhow::bail!(
+            "--agents {other}: this version of apiwright has only the `command` provider; \
+             `{other}` is not available yet"
+        ),
+        Some(other) => anyhow::bail!("--agents: expected `command`, found `{other}`"),
+    }
+    let mut agents = BTreeMap::new();
+    let used: std::collections::BTreeSet<&str> = workflow
+        .phases
+        .iter()
+        .flat_map(|phase| phase.steps.iter().map(|step| step.agent.as_str()))
+        .collect();
+    for role_id in used {
+        let role = workflow.agent(role_id);
+        let configured = context.config.agent_for(role_id);
+        let (command, env) = match (configured.and_then(|c| c.command.clone()), role.and_then(|r| r.command.clone())) {
+            (Some(command), _) => (command, configured.map(|c| c.env.clone()).unwrap_or_default()),
+            (None, Some(command)) => (command, BTreeMap::new()),
+            (None, None) => anyhow::bail!(
+                "no agent for role `{role_id}` of workflow `{}`: expected a `command` for it in \
+                 apiwright.toml ([agents.{role_id}] or [agents.default]) or in the workflow's agent \
+                 entry, found none (the built-in offline agents are not part of this version)",
+                workflow.name
+            ),
+        };
+        if let Some(kind) = configured.map(|c| c.provider)
+            && kind != apiwright_config::ProviderKind::Command
+        {
+            anyhow::bail!(
+                "apiwright.toml [agents.{role_id}]: provider {kind:?} is not available in this version; use `command`"
+            );
+        }
+        agents.insert(
+            role_id.to_string(),
+            AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env })),
+        );
+    }
+    Ok(agents)
+}
+
+/// Drives a run to its end or a pause, showing progress; maps the outcome to an exit code.
+pub fn drive(
+    context: &Context,
+    engine: &mut Engine,
+    run_id: &str,
+    provider: Option<&str>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let (workflow, _) = engine.load(run_id)?;
+    let agents = resolve_agents(context, &workflow, provider)?;
+    let hooks = context.config.hooks.clone();
+    let progress = Progress::new(run_id, &workflow, json);
+    let run_id_for_hooks = run_id.to_string();
+    let mut observer_progress = progress.clone();
+    engine.set_observer(move |event| {
+        observer_progress.event(event);
+        let kind = event.kind();
+        if !hooks.commands_for(kind).is_empty() {
+            let payload = serde_json::to_string(event).unwrap_or_default();
+            apiwright_hooks::run_event_hooks(
+                &hooks,
+                kind,
+                &[
+                    ("APIWRIGHT_RUN_ID", run_id_for_hooks.clone()),
+                    ("APIWRIGHT_EVENT", payload),
+                ],
+            );
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let outcome = runtime.block_on(engine.drive(run_id, &agents, interrupt));
+    progress.finish();
+    let outcome = outcome?;
+    Ok(report_outcome(run_id, &outcome, json))
+}
+
+fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {
+    let (exit, line) = match outcome {
+        DriveOutcome::Completed => (Exit::Success, format!("run {run_id} completed")),
+        DriveOutcome::Failed { reason } => (Exit::RunFailed, format!("run {run_id} failed: {reason}")),
+        DriveOutcome::WaitingApproval { gate, prompt } => (
+            Exit::Paused,
+            format!(
+                "run {run_id} waits for approval `{gate}`: {prompt}\n  approve: apiwright approve {run_id} {gate}\n  reject:  apiwright approve {run_id} {gate} --reject --reason \"…\""
+            ),
+        ),
+        DriveOutcome::Escalated { id, kind, message } => (
+            Exit::Paused,
+            format!(
+                "run {run_id} escalated ({}) as `{id}`: {message}\n  continue: apiwright approve {run_id} {id}\n  stop:     apiwright approve {run_id} {id} --reject --reason \"…\"",
+                kind.as_str()
+            ),
+        ),
+        DriveOutcome::Interrupted => (
+            Exit::Interrupted,
+            format!("run {run_id} interrupted; resume with: apiwright run --resume {run_id}"),
+        ),
+    };
+    if json {
+        let status = match exit {
+            Exit::Success => "completed",
+            Exit::RunFailed => "failed",
+            Exit::Paused => "paused",
+            Exit::Interrupted => "interrupted",
+            Exit::NotFound => "not_found",
+        };
+        println!("{}", serde_json::json!({"run_id": run_id, "outcome": status, "message": line}));
+    } else {
+        eprintln!("{line}");
+    }
+    exit
+}

@@ -1,0 +1,90 @@
+//! The script-agent example end to end: every mode, an approval and a remediation loop.
+
+use crate::support::Sandbox;
+use crate::support::repo_root;
+
+#[test]
+fn feature_delivery_runs_end_to_end_with_script_agents() {
+    let sandbox = Sandbox::new();
+    let example = repo_root().join("examples/workflows/feature-delivery.yaml");
+    let workspace = sandbox.path().join("ws");
+    sandbox.expect(
+        &["run", example.to_str().unwrap(), "--yes", "--out", workspace.to_str().unwrap()],
+        0,
+    );
+    let run_id = sandbox.last_run_id();
+    let report = sandbox.report(&run_id);
+    assert_eq!(report["status"], "completed");
+
+    let phases: Vec<(String, u64, String)> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["phase"].as_str().unwrap().to_string(),
+                p["visit"].as_u64().unwrap(),
+                p["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, String)> = [
+        ("plan", 1, "completed"),
+        ("foundation", 1, "completed"),
+        ("build", 1, "completed"),
+        ("refine", 1, "completed"),
+        ("harden", 1, "completed"),
+        ("verify", 1, "failed"),
+        ("harden", 2, "completed"),
+        ("verify", 2, "completed"),
+    ]
+    .iter()
+    .map(|(p, v, s)| (p.to_string(), *v, s.to_string()))
+    .collect();
+    pretty_assertions::assert_eq!(phases, expected);
+
+    // TDD: every item's red gate saw the test fail, green and refactor saw it pass.
+    let build = &report["phases"][2];
+    assert_eq!(build["items"], serde_json::json!(["GET /todos", "POST /todos"]));
+    let gates: Vec<(String, String)> = build["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["gate"].as_str().unwrap().to_string(), g["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(gates.len(), 6);
+    assert!(gates.iter().all(|(_, status)| status == "passed"), "{gates:?}");
+    let red = &build["gates"][0]["evidence"];
+    assert_eq!(red["expect"], "failure");
+    assert_ne!(red["exit_code"], 0);
+
+    // Iterative: two rounds; the approval was given by --yes; one loop back.
+    assert_eq!(report["phases"][3]["rounds"], 2);
+    let approval = report["phases"][0]["gates"][1].clone();
+    assert_eq!(approval["status"], "approved");
+    assert_eq!(approval["evidence"]["by"], "--yes");
+    assert_eq!(report["loops"][0]["to"], "harden");
+
+    // Deliverables are in memory under the workflow's pattern, tagged with who wrote them.
+    let entry: serde_json::Value = serde_json::from_str(&sandbox.expect(
+        &["memory", "retrieve", "--key", "feature-delivery/todo-api/phase-3/developer/get-todos/impl", "--json"],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(entry[0]["tags"]["who"], "developer");
+    assert!(workspace.join("impl/post-todos").exists());
+
+    let shown = sandbox.expect(&["runs", "show", &run_id], 0);
+    assert!(shown.contains("gate #1/item-1/red red-fails"), "{shown}");
+}
+
+#[test]
+fn a_missing_agent_is_refused_before_the_run_is_created() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "api-development", "--yes"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no agent for role `product-manager`"), "{stderr}");
+    let runs = sandbox.expect(&["runs", "list", "--json"], 0);
+    assert_eq!(runs.trim(), "[]");
+}

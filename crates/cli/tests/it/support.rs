@@ -1,0 +1,96 @@
+//! Helpers: run the binary against a temporary state directory.
+
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
+use std::process::Output;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_apiwright");
+
+/// The repository root (examples live there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/cli is two levels below the root")
+        .to_path_buf()
+}
+
+/// A temporary project directory with its own state database.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    /// A command for the binary, run in the sandbox with its database.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .current_dir(self.path())
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .env_remove("APIWRIGHT_DB")
+            .env_remove("APIWRIGHT_SESSION_ID")
+            .env_remove("APIWRIGHT_LOG");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("binary runs")
+    }
+
+    /// Runs and asserts the exit code, returning stdout.
+    pub fn expect(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "apiwright {}\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// `runs show --json` of a run.
+    pub fn report(&self, run_id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.expect(&["runs", "show", run_id, "--json"], 0)).expect("json report")
+    }
+
+    /// Every event of a run.
+    pub fn events(&self, run_id: &str) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.expect(&["runs", "events", run_id, "--json"], 0)).expect("json events")
+    }
+
+    /// The id of the newest run.
+    pub fn last_run_id(&self) -> String {
+        let runs: serde_json::Value =
+            serde_json::from_str(&self.expect(&["runs", "list", "--json"], 0)).expect("json runs");
+        runs[0]["id"].as_str().expect("a run").to_string()
+    }
+}
