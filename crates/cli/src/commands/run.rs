@@ -128,19 +128,10 @@ pub fn resolve_agents(
         .iter()
         .flat_map(|phase| phase.steps.iter().map(|step| step.agent.as_str()))
         .collect();
+    let mut missing = Vec::new();
     for role_id in used {
         let role = workflow.agent(role_id);
         let configured = context.config.agent_for(role_id);
-        let (command, env) = match (configured.and_then(|c| c.command.clone()), role.and_then(|r| r.command.clone())) {
-            (Some(command), _) => (command, configured.map(|c| c.env.clone()).unwrap_or_default()),
-            (None, Some(command)) => (command, BTreeMap::new()),
-            (None, None) => anyhow::bail!(
-                "no agent for role `{role_id}` of workflow `{}`: expected a `command` for it in \
-                 apiwright.toml ([agents.{role_id}] or [agents.default]) or in the workflow's agent \
-                 entry, found none (the built-in offline agents are not part of this version)",
-                workflow.name
-            ),
-        };
         if let Some(kind) = configured.map(|c| c.provider)
             && kind != apiwright_config::ProviderKind::Command
         {
@@ -148,9 +139,32 @@ pub fn resolve_agents(
                 "apiwright.toml [agents.{role_id}]: provider {kind:?} is not available in this version; use `command`"
             );
         }
-        agents.insert(
-            role_id.to_string(),
-            AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env })),
+        let command_and_env = match (
+            configured.and_then(|c| c.command.clone()),
+            role.and_then(|r| r.command.clone()),
+        ) {
+            (Some(command), _) => Some((command, configured.map(|c| c.env.clone()).unwrap_or_default())),
+            (None, Some(command)) => Some((command, BTreeMap::new())),
+            (None, None) => None,
+        };
+        match command_and_env {
+            Some((command, env)) => {
+                agents.insert(
+                    role_id.to_string(),
+                    AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env })),
+                );
+            }
+            None => missing.push(role_id),
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "no agent for role{} {} of workflow `{}`: expected a `command` for each in apiwright.toml \
+             ([agents.ROLE] or [agents.default]) or in the workflow's agent entry, found none \
+             (the built-in offline agents are not part of this version)",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
+            workflow.name
         );
     }
     Ok(agents)

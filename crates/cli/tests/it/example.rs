@@ -84,7 +84,8 @@ fn a_missing_agent_is_refused_before_the_run_is_created() {
     let output = sandbox.run(&["run", "api-development", "--yes"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no agent for role `product-manager`"), "{stderr}");
+    assert!(stderr.contains("no agent for roles `api-documentation-specialist`"), "{stderr}");
+    assert!(stderr.contains("`product-manager`"), "{stderr}");
     let runs = sandbox.expect(&["runs", "list", "--json"], 0);
     assert_eq!(runs.trim(), "[]");
 }
