@@ -4,6 +4,7 @@
 mod approvals;
 mod concurrency;
 mod example;
+mod hooks_cli;
 mod memory_cli;
 mod resume;
 mod support;
