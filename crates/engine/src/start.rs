@@ -159,6 +159,11 @@ pub(crate) fn create(store: &Store, run_id: &str, request: RunRequest) -> Result
         }),
         workspace: workspace.display().to_string(),
     };
+    // Inputs first: if the process dies before the run exists, the inputs are orphans that
+    // the next run overwrites; a run never exists without its inputs.
+    for write in &writes {
+        store.memory_put(write)?;
+    }
     store.create_run(
         &run,
         &[NewEvent {
@@ -166,15 +171,5 @@ pub(crate) fn create(store: &Store, run_id: &str, request: RunRequest) -> Result
             payload: serde_json::to_value(&started).unwrap_or(serde_json::Value::Null),
         }],
     )?;
-    if !writes.is_empty() {
-        store.commit(
-            run_id,
-            &apiwright_store::Commit {
-                events: Vec::new(),
-                memory: writes,
-                status: None,
-            },
-        )?;
-    }
     Ok(())
 }
