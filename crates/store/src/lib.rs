@@ -10,12 +10,15 @@
 //! This crate must not interpret events or workflows: event kinds and payloads are opaque
 //! JSON to it. It performs no network IO.
 
+#![deny(missing_docs)]
+
 mod error;
 mod hooks;
 mod memory;
 mod pattern;
 mod runs;
 mod schema;
+mod sql;
 
 pub use error::Result;
 pub use error::StoreError;
@@ -104,5 +107,7 @@ impl Store {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }

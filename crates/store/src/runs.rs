@@ -1,8 +1,23 @@
 //! Run records and their append-only event log.
 
+use std::path::Path;
+
+use rusqlite::Row;
+use rusqlite::params;
+
 use crate::Store;
 use crate::error::Result;
+use crate::error::StoreError;
 use crate::memory::MemoryWrite;
+use crate::memory::put_in;
+use crate::now_ms;
+use crate::sql::Context;
+use crate::sql::WriteTx;
+use crate::sql::col;
+use crate::sql::corrupt;
+use crate::sql::json_col;
+use crate::sql::query_all;
+use crate::sql::query_first;
 
 /// Lifecycle state of a run, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +45,19 @@ impl RunStatus {
             RunStatus::Completed => "completed",
             RunStatus::Failed => "failed",
         }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Running,
+            RunStatus::WaitingApproval,
+            RunStatus::Escalated,
+            RunStatus::Completed,
+            RunStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
     }
 }
 
@@ -117,41 +145,217 @@ pub enum Claim {
     HeldBy(i64),
 }
 
+/// Columns of `runs` read by [`run_from_row`].
+const RUN_COLUMNS: &str = "id, workflow_name, workflow_yaml, params, workspace, status, created_at, updated_at, last_seq, owner_pid";
+
+fn run_from_row(row: &Row<'_>) -> Result<RunRecord> {
+    const TABLE: &str = "runs";
+    let status: String = col(row, TABLE, 5)?;
+    Ok(RunRecord {
+        id: col(row, TABLE, 0)?,
+        workflow_name: col(row, TABLE, 1)?,
+        workflow_yaml: col(row, TABLE, 2)?,
+        params: json_col(row, TABLE, 3)?,
+        workspace: col(row, TABLE, 4)?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| corrupt(TABLE, format!("unknown status `{status}`")))?,
+        created_at: col(row, TABLE, 6)?,
+        updated_at: col(row, TABLE, 7)?,
+        last_seq: col(row, TABLE, 8)?,
+        owner_pid: col(row, TABLE, 9)?,
+    })
+}
+
+fn event_from_row(row: &Row<'_>) -> Result<EventRecord> {
+    const TABLE: &str = "events";
+    Ok(EventRecord {
+        run_id: col(row, TABLE, 0)?,
+        seq: col(row, TABLE, 1)?,
+        kind: col(row, TABLE, 2)?,
+        payload: json_col(row, TABLE, 3)?,
+        at: col(row, TABLE, 4)?,
+    })
+}
+
+/// Appends `events` after `last_seq` inside an open transaction; returns the new last seq.
+fn append_events(
+    tx: &WriteTx<'_>,
+    run_id: &str,
+    last_seq: i64,
+    events: &[NewEvent],
+    now: i64,
+) -> Result<i64> {
+    let mut seq = last_seq;
+    if events.is_empty() {
+        return Ok(seq);
+    }
+    let mut stmt = tx
+        .conn()
+        .prepare_cached(
+            "INSERT INTO events (run_id, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .ctx("appending events")?;
+    for event in events {
+        seq += 1;
+        // `Display` of a JSON value is its compact serialization (infallible).
+        let payload = event.payload.to_string();
+        stmt.execute(params![run_id, seq, event.kind, payload, now])
+            .ctx("appending events")?;
+    }
+    Ok(seq)
+}
+
+/// Whether process `pid` exists. Without `/proc` (not Linux) there is no cheap way to tell,
+/// so every holder is assumed alive: a run is never executed twice at once.
+fn pid_alive(pid: i64) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
 impl Store {
     /// Creates a run with status `running` and appends `first` events, in one transaction.
     pub fn create_run(&self, run: &NewRun, first: &[NewEvent]) -> Result<()> {
-        unimplemented!("{run:?}{first:?}")
+        let now = now_ms();
+        let params_json = run.params.to_string();
+        let tx = WriteTx::begin(&self.conn)?;
+        tx.conn()
+            .prepare_cached(
+                "INSERT INTO runs (id, workflow_name, workflow_yaml, params, workspace, status, \
+                 created_at, updated_at, last_seq, owner_pid) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0, NULL)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    run.id,
+                    run.workflow_name,
+                    run.workflow_yaml,
+                    params_json,
+                    run.workspace,
+                    RunStatus::Running.as_str(),
+                    now
+                ])
+            })
+            .ctx(&format!("creating run {}", run.id))?;
+        let last_seq = append_events(&tx, &run.id, 0, first, now)?;
+        if last_seq != 0 {
+            tx.conn()
+                .prepare_cached("UPDATE runs SET last_seq = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![run.id, last_seq]))
+                .ctx(&format!("creating run {}", run.id))?;
+        }
+        tx.commit()
     }
 
     /// Appends events, applies memory writes and sets the status in one transaction;
     /// returns the sequence number of the last event.
     pub fn commit(&self, run_id: &str, commit: &Commit) -> Result<i64> {
-        unimplemented!("{run_id}{commit:?}")
+        let now = now_ms();
+        let tx = WriteTx::begin(&self.conn)?;
+        let last_seq: i64 = query_first(
+            tx.conn(),
+            "SELECT last_seq FROM runs WHERE id = ?1",
+            [run_id],
+            "committing a run step",
+            |row| col(row, "runs", 0),
+        )?
+        .ok_or_else(|| StoreError::UnknownRun(run_id.to_owned()))?;
+        let seq = append_events(&tx, run_id, last_seq, &commit.events, now)?;
+        // A failing write (a bad key, say) drops `tx`: the events above are rolled back too.
+        for write in &commit.memory {
+            put_in(&tx, write, now)?;
+        }
+        tx.conn()
+            .prepare_cached(
+                "UPDATE runs SET status = coalesce(?2, status), updated_at = ?3, last_seq = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(params![run_id, commit.status.map(RunStatus::as_str), now, seq]))
+            .ctx("committing a run step")?;
+        tx.commit()?;
+        Ok(seq)
     }
 
     /// One run.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        unimplemented!("{run_id}")
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        query_first(&self.conn, &sql, [run_id], "reading a run", run_from_row)
     }
 
     /// Runs, newest first, at most `limit`.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
-        unimplemented!("{limit}")
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1");
+        query_all(
+            &self.conn,
+            &sql,
+            [crate::sql::limit(limit)],
+            "listing runs",
+            run_from_row,
+        )
     }
 
     /// Events of a run with `seq > after_seq`, in order.
     pub fn events(&self, run_id: &str, after_seq: i64) -> Result<Vec<EventRecord>> {
-        unimplemented!("{run_id}{after_seq}")
+        query_all(
+            &self.conn,
+            "SELECT run_id, seq, kind, payload, at FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq",
+            params![run_id, after_seq],
+            "reading events",
+            event_from_row,
+        )
     }
 
     /// Takes ownership of a run for process `pid` unless another live process holds it
     /// (a holder whose `/proc/PID` no longer exists is considered dead).
     pub fn claim_run(&self, run_id: &str, pid: u32) -> Result<Claim> {
-        unimplemented!("{run_id}{pid}")
+        let context = "claiming a run";
+        let tx = WriteTx::begin(&self.conn)?;
+        let owner: Option<i64> = query_first(
+            tx.conn(),
+            "SELECT owner_pid FROM runs WHERE id = ?1",
+            [run_id],
+            context,
+            |row| col(row, "runs", 0),
+        )?
+        .ok_or_else(|| StoreError::UnknownRun(run_id.to_owned()))?;
+        let pid = i64::from(pid);
+        match owner {
+            Some(owner) if owner != pid && pid_alive(owner) => return Ok(Claim::HeldBy(owner)),
+            Some(owner) if owner == pid => return Ok(Claim::Acquired),
+            _ => {}
+        }
+        tx.conn()
+            .prepare_cached("UPDATE runs SET owner_pid = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![run_id, pid]))
+            .ctx(context)?;
+        tx.commit()?;
+        Ok(Claim::Acquired)
     }
 
     /// Gives up ownership (only if `pid` holds it).
     pub fn release_run(&self, run_id: &str, pid: u32) -> Result<()> {
-        unimplemented!("{run_id}{pid}")
+        let context = "releasing a run";
+        let tx = WriteTx::begin(&self.conn)?;
+        let changed = tx
+            .conn()
+            .prepare_cached("UPDATE runs SET owner_pid = NULL WHERE id = ?1 AND owner_pid = ?2")
+            .and_then(|mut stmt| stmt.execute(params![run_id, i64::from(pid)]))
+            .ctx(context)?;
+        if changed == 0 {
+            let exists = tx
+                .conn()
+                .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")
+                .and_then(|mut stmt| stmt.exists([run_id]))
+                .ctx(context)?;
+            if !exists {
+                return Err(StoreError::UnknownRun(run_id.to_owned()));
+            }
+        }
+        tx.commit()
     }
 }
+
+#[cfg(test)]
+#[path = "runs_tests.rs"]
+mod tests;

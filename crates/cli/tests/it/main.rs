@@ -1,6 +1,9 @@
 //! Integration tests of the `apiwright` binary: real processes, a real SQLite file, real
 //! script agents.
 
+// Test helpers outside #[test] functions may unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod approvals;
 mod concurrency;
 mod example;

@@ -1,6 +1,9 @@
 //! The engine against a real SQLite store with in-process agents: concurrency limits,
 //! topology context, parameters and inputs, evidence and "not run" gates.
 
+// Test helpers outside #[test] functions may unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;

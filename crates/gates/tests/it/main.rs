@@ -1,6 +1,9 @@
 //! Every gate kind, each with cases where it passes and where it fails, against a real
 //! SQLite store and real child processes.
 
+// Test helpers outside #[test] functions may unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 use std::time::Instant;

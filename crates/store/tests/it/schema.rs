@@ -1,0 +1,59 @@
+use apiwright_store::Durability;
+use apiwright_store::Store;
+use apiwright_store::StoreOptions;
+use pretty_assertions::assert_eq;
+
+use crate::open;
+use crate::text;
+use crate::write;
+
+fn schema_of(path: &std::path::Path) -> (i64, Vec<String>) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let version = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1")
+        .unwrap();
+    let names = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    (version, names)
+}
+
+#[test]
+fn migrations_are_idempotent_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep/er/state.db");
+    {
+        let store = open(&path);
+        store.memory_put(&write("k", text("v"), "t")).unwrap();
+    }
+    let first = schema_of(&path);
+    assert_eq!(first.0, 1);
+    assert_eq!(
+        first.1,
+        [
+            "index hooks_session",
+            "index memory_history_key",
+            "index runs_created",
+            "table events",
+            "table hooks",
+            "table memory",
+            "table memory_history",
+            "table runs",
+        ]
+    );
+    for durability in [Durability::Normal, Durability::Full, Durability::Normal] {
+        let options = StoreOptions {
+            durability,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(&path, &options).unwrap();
+        assert_eq!(store.memory_get("k").unwrap().unwrap().version, 1);
+        drop(store);
+        assert_eq!(schema_of(&path), first);
+    }
+}
