@@ -192,7 +192,10 @@ fn step_environment(request: &StepRequest) -> Vec<(&'static str, String)> {
     ];
     if let Some(item) = &request.item {
         env.push(("APIWRIGHT_ITEM", item.clone()));
-        env.push(("APIWRIGHT_ITEM_SLUG", apiwright_workflow::template::slug(item)));
+        env.push((
+            "APIWRIGHT_ITEM_SLUG",
+            apiwright_workflow::template::slug(item),
+        ));
     }
     if let Some(stage) = request.stage {
         let stage = match stage {

@@ -62,9 +62,7 @@ pub enum WorkflowCommand {
         json: bool,
     },
     /// Validate a workflow file.
-    Validate {
-        file: PathBuf,
-    },
+    Validate { file: PathBuf },
     /// Print a built-in workflow's YAML (to start your own from it).
     Export {
         name: String,

@@ -94,7 +94,12 @@ impl Progress {
             Event::ItemsResolved { items, .. } => {
                 self.line(&format!("  items: {}", items.join(", ")));
             }
-            Event::StepStarted { round, step, attempt, provider } => {
+            Event::StepStarted {
+                round,
+                step,
+                attempt,
+                provider,
+            } => {
                 let retry = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
@@ -102,17 +107,32 @@ impl Progress {
                 };
                 self.status(&format!("{round}: {step} working via {provider}{retry}"));
             }
-            Event::StepFinished { step, summary, duration_ms, .. } => {
+            Event::StepFinished {
+                step,
+                summary,
+                duration_ms,
+                ..
+            } => {
                 self.line(&format!(
                     "  ✓ step {step} ({}): {summary}",
                     crate::output::duration(*duration_ms)
                 ));
             }
-            Event::StepFailed { step, error, retryable, .. } => {
+            Event::StepFailed {
+                step,
+                error,
+                retryable,
+                ..
+            } => {
                 let note = if *retryable { " (retryable)" } else { "" };
                 self.line(&format!("  ✗ step {step}{note}: {error}"));
             }
-            Event::GateEvaluated { gate, outcome, summary, .. } => {
+            Event::GateEvaluated {
+                gate,
+                outcome,
+                summary,
+                ..
+            } => {
                 let mark = match outcome {
                     GateOutcome::Passed => "✓",
                     GateOutcome::Failed => "✗",
@@ -122,24 +142,45 @@ impl Progress {
             Event::ApprovalRequested { gate, prompt, .. } => {
                 self.line(&format!("  ? approval {gate}: {prompt}"));
             }
-            Event::ApprovalDecided { gate, approved, by, .. } => {
+            Event::ApprovalDecided {
+                gate, approved, by, ..
+            } => {
                 let verdict = if *approved { "approved" } else { "rejected" };
                 self.line(&format!("  {verdict} {gate} by {by}"));
             }
-            Event::PhaseCompleted { phase, overridden, .. } => {
-                let note = if *overridden { " (accepted by a person)" } else { "" };
+            Event::PhaseCompleted {
+                phase, overridden, ..
+            } => {
+                let note = if *overridden {
+                    " (accepted by a person)"
+                } else {
+                    ""
+                };
                 self.line(&format!("✔ phase {phase} passed{note}"));
             }
             Event::PhaseFailed { phase, reason, .. } => {
                 self.line(&format!("✘ phase {phase} failed: {reason}"));
             }
-            Event::LoopedBack { from, to, count, max, .. } => {
+            Event::LoopedBack {
+                from,
+                to,
+                count,
+                max,
+                ..
+            } => {
                 self.line(&format!("↺ {from} → {to} (loop {count} of {max})"));
             }
-            Event::Escalated { id, escalation, message, .. } => {
+            Event::Escalated {
+                id,
+                escalation,
+                message,
+                ..
+            } => {
                 self.line(&format!("⚠ {} `{id}`: {message}", escalation.as_str()));
             }
-            Event::EscalationResolved { id, approved, by, .. } => {
+            Event::EscalationResolved {
+                id, approved, by, ..
+            } => {
                 let verdict = if *approved { "approved" } else { "rejected" };
                 self.line(&format!("  escalation {id} {verdict} by {by}"));
             }

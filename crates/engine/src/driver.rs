@@ -685,7 +685,10 @@ impl Engine {
         let vars = round_vars(&workflow, &active.base_vars, round, active.machine.items());
         let mut env = vec![("APIWRIGHT_RUN_ID".to_string(), active.run_id.clone())];
         if let Some(dir) = &active.workflow_dir {
-            env.push(("APIWRIGHT_WORKFLOW_DIR".to_string(), dir.display().to_string()));
+            env.push((
+                "APIWRIGHT_WORKFLOW_DIR".to_string(),
+                dir.display().to_string(),
+            ));
         }
         if let Some(db) = &self.config.db_path {
             env.push(("APIWRIGHT_DB".to_string(), db.display().to_string()));

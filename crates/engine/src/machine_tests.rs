@@ -14,10 +14,12 @@ fn workflow(yaml: &str) -> Arc<Workflow> {
     Arc::new(serde_saphyr::from_str::<Workflow>(yaml).expect("test workflow parses"))
 }
 
+/// Gate outcome by gate id and how many times it was evaluated so far.
+type GateRule = Box<dyn Fn(&str, u32) -> GateOutcome>;
+
 /// What the simulated world does.
 struct World {
-    /// Gate outcome by gate id and how many times it was evaluated so far.
-    gate: Box<dyn Fn(&str, u32) -> GateOutcome>,
+    gate: GateRule,
     /// Approve approval gates when the run pauses (None: stop at the pause).
     approve: Option<bool>,
     /// Items returned for items_from.

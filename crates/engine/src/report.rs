@@ -184,10 +184,9 @@ fn mode_name(mode: &Mode) -> String {
             parallel.topology
         )
         .to_lowercase(),
-        Mode::Iterative(iterative) => format!(
-            "iterative(max {})",
-            iterative.max_iterations.unwrap_or(1)
-        ),
+        Mode::Iterative(iterative) => {
+            format!("iterative(max {})", iterative.max_iterations.unwrap_or(1))
+        }
         Mode::Tdd(_) => "tdd".into(),
     }
 }
@@ -216,7 +215,11 @@ pub fn build(run_id: &str, workflow: &Workflow, events: &[(i64, Event)]) -> RunR
 }
 
 fn current_phase<'a>(report: &'a mut RunReport, phase: &str) -> Option<&'a mut PhaseRow> {
-    report.phases.iter_mut().rev().find(|row| row.phase == phase)
+    report
+        .phases
+        .iter_mut()
+        .rev()
+        .find(|row| row.phase == phase)
 }
 
 fn step_row<'a>(phase: &'a mut PhaseRow, round: &Round, step: &str) -> Option<&'a mut StepRow> {
@@ -241,7 +244,9 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
     match event {
         Event::RunStarted { params, .. } => report.params = params.clone(),
         Event::PhaseStarted { phase, visit } => {
-            let definition = workflow.phase_index(phase).map(|index| &workflow.phases[index]);
+            let definition = workflow
+                .phase_index(phase)
+                .map(|index| &workflow.phases[index]);
             report.phases.push(PhaseRow {
                 phase: phase.clone(),
                 title: definition.map(|d| d.title.clone()).unwrap_or_default(),
@@ -266,7 +271,8 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
             let definition = workflow
                 .phase_index(&round.phase)
                 .map(|index| &workflow.phases[index]);
-            if let (Some(row), Some(definition)) = (current_phase(report, &round.phase), definition) {
+            if let (Some(row), Some(definition)) = (current_phase(report, &round.phase), definition)
+            {
                 row.rounds += 1;
                 for gate in definition
                     .gates
@@ -356,7 +362,12 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
             if let Some(row) = current_phase(report, &round.phase)
                 && let Some(step) = step_row(row, round, step)
             {
-                step.status = if *retryable { "failed (retryable)" } else { "failed" }.into();
+                step.status = if *retryable {
+                    "failed (retryable)"
+                } else {
+                    "failed"
+                }
+                .into();
                 step.summary = error.clone();
                 step.duration_ms = *duration_ms;
             }
@@ -382,7 +393,11 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 gate.duration_ms = *duration_ms;
             }
         }
-        Event::ApprovalRequested { round, gate, prompt } => {
+        Event::ApprovalRequested {
+            round,
+            gate,
+            prompt,
+        } => {
             report.waiting_for = Some(format!("approval `{gate}`: {prompt}"));
             if let Some(row) = current_phase(report, &round.phase)
                 && let Some(gate) = gate_row(row, round, gate)
@@ -410,7 +425,10 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 gate.summary = format!(
                     "{} by {by}{}",
                     if *approved { "approved" } else { "rejected" },
-                    reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                    reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
                 );
                 gate.evidence = serde_json::json!({
                     "approved": approved, "by": by, "reason": reason, "at": at,
@@ -421,7 +439,12 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
             phase, overridden, ..
         } => {
             if let Some(row) = current_phase(report, phase) {
-                row.status = if *overridden { "overridden" } else { "completed" }.into();
+                row.status = if *overridden {
+                    "overridden"
+                } else {
+                    "completed"
+                }
+                .into();
                 row.ended_at = Some(at);
             }
         }
@@ -473,7 +496,10 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 row.status = if *approved { "approved" } else { "rejected" }.into();
                 row.decision = Some(format!(
                     "by {by}{}",
-                    reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                    reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
                 ));
             }
         }

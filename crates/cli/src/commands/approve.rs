@@ -13,11 +13,23 @@ pub fn run(context: &Context, args: ApproveArgs) -> anyhow::Result<Exit> {
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".into());
-    engine.decide(&args.run, &args.gate, !args.reject, &by, args.reason.clone())?;
+    engine.decide(
+        &args.run,
+        &args.gate,
+        !args.reject,
+        &by,
+        args.reason.clone(),
+    )?;
     let verdict = if args.reject { "rejected" } else { "approved" };
     eprintln!("{verdict} `{}` of run {} as {by}", args.gate, args.run);
     if args.no_resume {
         return Ok(Exit::Success);
     }
-    drive(context, &mut engine, &args.run, args.agents.as_deref(), args.json)
+    drive(
+        context,
+        &mut engine,
+        &args.run,
+        args.agents.as_deref(),
+        args.json,
+    )
 }

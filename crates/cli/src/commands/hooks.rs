@@ -11,10 +11,26 @@ use crate::output::print_json;
 
 pub fn run(context: &Context, command: HooksCommand) -> anyhow::Result<Exit> {
     let (call, common): (HookCall, HookArgs) = match command {
-        HooksCommand::PreTask { description, task_id, common } => (HookCall::PreTask { description, task_id }, common),
-        HooksCommand::PostTask { task_id, common, .. } => (HookCall::PostTask { task_id }, common),
+        HooksCommand::PreTask {
+            description,
+            task_id,
+            common,
+        } => (
+            HookCall::PreTask {
+                description,
+                task_id,
+            },
+            common,
+        ),
+        HooksCommand::PostTask {
+            task_id, common, ..
+        } => (HookCall::PostTask { task_id }, common),
         HooksCommand::PreEdit { file, common } => (HookCall::PreEdit { file }, common),
-        HooksCommand::PostEdit { file, memory_key, common } => (HookCall::PostEdit { file, memory_key }, common),
+        HooksCommand::PostEdit {
+            file,
+            memory_key,
+            common,
+        } => (HookCall::PostEdit { file, memory_key }, common),
         HooksCommand::Notify { message, common } => (HookCall::Notify { message }, common),
         HooksCommand::SessionEnd { export, common } => (HookCall::SessionEnd { export }, common),
     };
@@ -45,7 +61,11 @@ pub fn run(context: &Context, command: HooksCommand) -> anyhow::Result<Exit> {
     } else if let Some(task_id) = &outcome.task_id {
         println!("{task_id}");
     } else if let Some(path) = &outcome.exported {
-        println!("exported session {} to {}", outcome.session_id, path.display());
+        println!(
+            "exported session {} to {}",
+            outcome.session_id,
+            path.display()
+        );
     }
     Ok(Exit::Success)
 }

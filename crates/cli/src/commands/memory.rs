@@ -22,8 +22,10 @@ fn tags(pairs: &[String], default_why: &str) -> anyhow::Result<Tags> {
         let (name, value) = split_pair("--tag", pair)?;
         tags.insert(name.to_string(), value.to_string());
     }
-    tags.entry("who".to_string()).or_insert_with(|| "cli".to_string());
-    tags.entry("why".to_string()).or_insert_with(|| default_why.to_string());
+    tags.entry("who".to_string())
+        .or_insert_with(|| "cli".to_string());
+    tags.entry("why".to_string())
+        .or_insert_with(|| default_why.to_string());
     Ok(tags)
 }
 
@@ -39,7 +41,13 @@ fn print_entries(entries: &[MemoryEntry]) {
 pub fn run(context: &Context, command: MemoryCommand) -> anyhow::Result<Exit> {
     let store = context.open_store()?;
     match command {
-        MemoryCommand::Store { key, value, file, tag, json } => {
+        MemoryCommand::Store {
+            key,
+            value,
+            file,
+            tag,
+            json,
+        } => {
             let text = match (value, file) {
                 (Some(value), _) => value,
                 (None, Some(file)) => std::fs::read_to_string(&file)
@@ -92,7 +100,12 @@ pub fn run(context: &Context, command: MemoryCommand) -> anyhow::Result<Exit> {
                 print_json(&rows)?;
             } else {
                 for entry in entries {
-                    println!("{}  v{}  {}", entry.key, entry.version, time(entry.updated_at));
+                    println!(
+                        "{}  v{}  {}",
+                        entry.key,
+                        entry.version,
+                        time(entry.updated_at)
+                    );
                 }
             }
         }
@@ -102,14 +115,22 @@ pub fn run(context: &Context, command: MemoryCommand) -> anyhow::Result<Exit> {
                 print_json(&versions)?;
             } else {
                 for version in &versions {
-                    let tags: Vec<String> = version.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let tags: Vec<String> = version
+                        .tags
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
                     println!(
                         "v{} {:?} {} [{}] {}",
                         version.version,
                         version.op,
                         time(version.at),
                         tags.join(" "),
-                        version.value.as_ref().map(Value::to_text).unwrap_or_default()
+                        version
+                            .value
+                            .as_ref()
+                            .map(Value::to_text)
+                            .unwrap_or_default()
                     );
                 }
             }

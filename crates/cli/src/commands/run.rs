@@ -32,9 +32,19 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
             let (workflow, yaml) = resolve(name)?;
             let workflow_dir = std::path::Path::new(name)
                 .is_file()
-                .then(|| std::path::Path::new(name).parent().map(std::path::Path::to_path_buf))
+                .then(|| {
+                    std::path::Path::new(name)
+                        .parent()
+                        .map(std::path::Path::to_path_buf)
+                })
                 .flatten()
-                .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir })
+                .map(|dir| {
+                    if dir.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        dir
+                    }
+                })
                 .and_then(|dir| dir.canonicalize().ok());
             let mut params = BTreeMap::new();
             for pair in &args.param {
@@ -74,7 +84,13 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
             run_id
         }
     };
-    drive(context, &mut engine, &run_id, args.agents.as_deref(), args.json)
+    drive(
+        context,
+        &mut engine,
+        &run_id,
+        args.agents.as_deref(),
+        args.json,
+    )
 }
 
 fn read_input(path: &PathBuf) -> anyhow::Result<Value> {
@@ -143,7 +159,10 @@ pub fn resolve_agents(
             configured.and_then(|c| c.command.clone()),
             role.and_then(|r| r.command.clone()),
         ) {
-            (Some(command), _) => Some((command, configured.map(|c| c.env.clone()).unwrap_or_default())),
+            (Some(command), _) => Some((
+                command,
+                configured.map(|c| c.env.clone()).unwrap_or_default(),
+            )),
             (None, Some(command)) => Some((command, BTreeMap::new())),
             (None, None) => None,
         };
@@ -163,7 +182,11 @@ pub fn resolve_agents(
              ([agents.ROLE] or [agents.default]) or in the workflow's agent entry, found none \
              (the built-in offline agents are not part of this version)",
             if missing.len() == 1 { "" } else { "s" },
-            missing.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|role| format!("`{role}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             workflow.name
         );
     }
@@ -218,7 +241,9 @@ pub fn drive(
 fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {
     let (exit, line) = match outcome {
         DriveOutcome::Completed => (Exit::Success, format!("run {run_id} completed")),
-        DriveOutcome::Failed { reason } => (Exit::RunFailed, format!("run {run_id} failed: {reason}")),
+        DriveOutcome::Failed { reason } => {
+            (Exit::RunFailed, format!("run {run_id} failed: {reason}"))
+        }
         DriveOutcome::WaitingApproval { gate, prompt } => (
             Exit::Paused,
             format!(
@@ -245,7 +270,10 @@ fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {
             Exit::Interrupted => "interrupted",
             Exit::NotFound => "not_found",
         };
-        println!("{}", serde_json::json!({"run_id": run_id, "outcome": status, "message": line}));
+        println!(
+            "{}",
+            serde_json::json!({"run_id": run_id, "outcome": status, "message": line})
+        );
     } else {
         eprintln!("{line}");
     }

@@ -64,7 +64,13 @@ pub fn run(context: &Context, command: RunsCommand) -> anyhow::Result<Exit> {
                 print_json(&events)?;
             } else {
                 for event in events {
-                    println!("{:>5} {} {:<20} {}", event.seq, time(event.at), event.kind, event.payload);
+                    println!(
+                        "{:>5} {} {:<20} {}",
+                        event.seq,
+                        time(event.at),
+                        event.kind,
+                        event.payload
+                    );
                 }
             }
         }
@@ -77,11 +83,8 @@ pub fn load_report(context: &Context, run_id: &str) -> anyhow::Result<RunReport>
     let (workflow, _) = engine.load(run_id)?;
     let records = engine.store().events(run_id, 0)?;
     let events = engine.events(run_id)?;
-    let timed: Vec<(i64, apiwright_engine::Event)> = records
-        .iter()
-        .map(|record| record.at)
-        .zip(events)
-        .collect();
+    let timed: Vec<(i64, apiwright_engine::Event)> =
+        records.iter().map(|record| record.at).zip(events).collect();
     Ok(report::build(run_id, &workflow, &timed))
 }
 
@@ -99,14 +102,32 @@ fn gate_mark(status: GateStatus) -> &'static str {
 /// The text of `runs show`.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "run {}  workflow {}  status {}", report.run_id, report.workflow, report.status);
+    let _ = writeln!(
+        out,
+        "run {}  workflow {}  status {}",
+        report.run_id, report.workflow, report.status
+    );
     let elapsed = u64::try_from(report.updated_at - report.started_at).unwrap_or(0);
-    let _ = writeln!(out, "started {}  last event {}  ({})", time(report.started_at), time(report.updated_at), duration(elapsed));
+    let _ = writeln!(
+        out,
+        "started {}  last event {}  ({})",
+        time(report.started_at),
+        time(report.updated_at),
+        duration(elapsed)
+    );
     if !report.params.is_empty() {
-        let params: Vec<String> = report.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let params: Vec<String> = report
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let _ = writeln!(out, "params {}", params.join(" "));
     }
-    let _ = writeln!(out, "steps finished {}  attempts {}", report.steps_finished, report.step_attempts);
+    let _ = writeln!(
+        out,
+        "steps finished {}  attempts {}",
+        report.steps_finished, report.step_attempts
+    );
     if let Some(waiting) = &report.waiting_for {
         let _ = writeln!(out, "waiting for {waiting}");
     }
@@ -118,8 +139,16 @@ pub fn render(report: &RunReport) -> String {
             .ended_at
             .map(|end| duration(u64::try_from(end - phase.started_at).unwrap_or(0)))
             .unwrap_or_else(|| "…".into());
-        let visit = if phase.visit > 1 { format!(" visit {}", phase.visit) } else { String::new() };
-        let _ = writeln!(out, "\nphase {}{visit}: {} [{}] {} ({took})", phase.phase, phase.title, phase.mode, phase.status);
+        let visit = if phase.visit > 1 {
+            format!(" visit {}", phase.visit)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "\nphase {}{visit}: {} [{}] {} ({took})",
+            phase.phase, phase.title, phase.mode, phase.status
+        );
         if !phase.items.is_empty() {
             let _ = writeln!(out, "  items: {}", phase.items.join(", "));
         }
@@ -127,11 +156,24 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(out, "  failure: {failure}");
         }
         for step in &phase.steps {
-            let attempts = if step.attempts > 1 { format!(" ×{}", step.attempts) } else { String::new() };
+            let attempts = if step.attempts > 1 {
+                format!(" ×{}", step.attempts)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
                 "  step {:<28} {:<10} {:>8}{attempts}  {}",
-                format!("{} {}", step.round.split('#').nth(1).map(|r| format!("#{r}")).unwrap_or_default(), step.step).trim(),
+                format!(
+                    "{} {}",
+                    step.round
+                        .split('#')
+                        .nth(1)
+                        .map(|r| format!("#{r}"))
+                        .unwrap_or_default(),
+                    step.step
+                )
+                .trim(),
                 step.status,
                 duration(step.duration_ms),
                 first_line(&step.summary)
@@ -141,7 +183,16 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "  gate {:<28} {:<10} {}",
-                format!("{} {}", gate.round.split('#').nth(1).map(|r| format!("#{r}")).unwrap_or_default(), gate.gate).trim(),
+                format!(
+                    "{} {}",
+                    gate.round
+                        .split('#')
+                        .nth(1)
+                        .map(|r| format!("#{r}"))
+                        .unwrap_or_default(),
+                    gate.gate
+                )
+                .trim(),
                 gate_mark(gate.status),
                 first_line(&gate.summary)
             );
@@ -149,14 +200,25 @@ pub fn render(report: &RunReport) -> String {
                 && gate.status == GateStatus::Failed
                 && !tail.is_empty()
             {
-                for line in tail.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev() {
+                for line in tail
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
                     let _ = writeln!(out, "      | {line}");
                 }
             }
         }
     }
     for row in &report.loops {
-        let _ = writeln!(out, "\nloop {} {} → {} ({} of {})", row.kind, row.from, row.to, row.count, row.max);
+        let _ = writeln!(
+            out,
+            "\nloop {} {} → {} ({} of {})",
+            row.kind, row.from, row.to, row.count, row.max
+        );
     }
     for escalation in &report.escalations {
         let _ = writeln!(
@@ -167,7 +229,11 @@ pub fn render(report: &RunReport) -> String {
             escalation.raised_by,
             escalation.message,
             escalation.status,
-            escalation.decision.as_deref().map(|d| format!(" {d}")).unwrap_or_default()
+            escalation
+                .decision
+                .as_deref()
+                .map(|d| format!(" {d}"))
+                .unwrap_or_default()
         );
     }
     out

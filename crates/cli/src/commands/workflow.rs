@@ -137,7 +137,9 @@ fn mode_text(mode: &Mode) -> String {
         ),
         Mode::Tdd(tdd) => match (&tdd.items, &tdd.items_from) {
             (_, Some(key)) => format!("tdd (red → green → refactor per item of {key})"),
-            (Some(items), None) => format!("tdd (red → green → refactor over {} items)", items.len()),
+            (Some(items), None) => {
+                format!("tdd (red → green → refactor over {} items)", items.len())
+            }
             (None, None) => "tdd".into(),
         },
     }
@@ -164,7 +166,9 @@ fn on_fail_text(on_fail: &OnFail) -> String {
 fn exhausted_text(then: Option<apiwright_workflow::Exhausted>) -> String {
     match then {
         Some(apiwright_workflow::Exhausted::Abort) => "abort".into(),
-        Some(apiwright_workflow::Exhausted::Escalate(kind)) => format!("escalate ({})", kind.as_str()),
+        Some(apiwright_workflow::Exhausted::Escalate(kind)) => {
+            format!("escalate ({})", kind.as_str())
+        }
         None => "escalate (technical_debt)".into(),
     }
 }
@@ -173,7 +177,12 @@ fn exhausted_text(then: Option<apiwright_workflow::Exhausted>) -> String {
 pub fn render_show(workflow: &Workflow) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "{}  ({})", workflow.name, workflow.source.as_deref().unwrap_or("user"));
+    let _ = writeln!(
+        out,
+        "{}  ({})",
+        workflow.name,
+        workflow.source.as_deref().unwrap_or("user")
+    );
     for line in workflow.description.trim().lines() {
         let _ = writeln!(out, "  {line}");
     }
@@ -181,13 +190,22 @@ pub fn render_show(workflow: &Workflow) -> String {
     if !workflow.parameters.is_empty() {
         let _ = writeln!(out, "parameters:");
         for (name, parameter) in &workflow.parameters {
-            let _ = writeln!(out, "  {name} = {:?}  {}", parameter.default, parameter.description);
+            let _ = writeln!(
+                out,
+                "  {name} = {:?}  {}",
+                parameter.default, parameter.description
+            );
         }
     }
     let _ = writeln!(
         out,
         "agents: {}",
-        workflow.agents.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")
+        workflow
+            .agents
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for (index, phase) in workflow.phases.iter().enumerate() {
         let _ = writeln!(
@@ -228,7 +246,11 @@ pub fn render_show(workflow: &Workflow) -> String {
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",
                     check.key,
-                    check.field.as_deref().map(|f| format!(".{f}")).unwrap_or_default(),
+                    check
+                        .field
+                        .as_deref()
+                        .map(|f| format!(".{f}"))
+                        .unwrap_or_default(),
                     check.min.map(|m| format!(" ≥ {m}")).unwrap_or_default(),
                     check.max.map(|m| format!(" ≤ {m}")).unwrap_or_default()
                 ),

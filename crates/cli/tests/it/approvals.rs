@@ -8,22 +8,49 @@ fn an_approval_gate_pauses_the_run_until_approved_then_the_run_completes() {
     let sandbox = Sandbox::new();
     let example = repo_root().join("examples/workflows/feature-delivery.yaml");
     let output = sandbox.run(&["run", example.to_str().unwrap(), "--out", "ws"]);
-    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("waits for approval `plan-approved`"));
     let run_id = sandbox.last_run_id();
     let report = sandbox.report(&run_id);
     assert_eq!(report["status"], "waiting_approval");
-    assert_eq!(report["phases"].as_array().unwrap().len(), 1, "nothing after the gate ran");
+    assert_eq!(
+        report["phases"].as_array().unwrap().len(),
+        1,
+        "nothing after the gate ran"
+    );
 
     let wrong = sandbox.run(&["approve", &run_id, "some-other-gate"]);
     assert_eq!(wrong.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("expected a decision on approval gate `plan-approved`, found `some-other-gate`"));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains(
+            "expected a decision on approval gate `plan-approved`, found `some-other-gate`"
+        )
+    );
 
-    sandbox.expect(&["approve", &run_id, "plan-approved", "--by", "lead", "--reason", "scope ok"], 0);
+    sandbox.expect(
+        &[
+            "approve",
+            &run_id,
+            "plan-approved",
+            "--by",
+            "lead",
+            "--reason",
+            "scope ok",
+        ],
+        0,
+    );
     let report = sandbox.report(&run_id);
     assert_eq!(report["status"], "completed");
     assert_eq!(report["phases"][0]["gates"][1]["evidence"]["by"], "lead");
-    assert_eq!(report["phases"][0]["gates"][1]["evidence"]["reason"], "scope ok");
+    assert_eq!(
+        report["phases"][0]["gates"][1]["evidence"]["reason"],
+        "scope ok"
+    );
 }
 
 #[test]
@@ -32,10 +59,23 @@ fn a_rejected_approval_fails_the_phase_and_the_run() {
     let example = repo_root().join("examples/workflows/feature-delivery.yaml");
     sandbox.expect(&["run", example.to_str().unwrap(), "--out", "ws"], 3);
     let run_id = sandbox.last_run_id();
-    sandbox.expect(&["approve", &run_id, "plan-approved", "--reject", "--reason", "too big"], 4);
+    sandbox.expect(
+        &[
+            "approve",
+            &run_id,
+            "plan-approved",
+            "--reject",
+            "--reason",
+            "too big",
+        ],
+        4,
+    );
     let report = sandbox.report(&run_id);
     assert_eq!(report["status"], "failed");
-    assert!(report["failure"].as_str().unwrap().contains("too big"), "{report}");
+    assert!(
+        report["failure"].as_str().unwrap().contains("too big"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -65,7 +105,11 @@ phases:
     let output = sandbox.run(&["run", workflow.to_str().unwrap(), "--out", "ws"]);
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("escalated (clarification_needed) as `escalation-1`: PostgreSQL or SQLite?"), "{stderr}");
+    assert!(
+        stderr
+            .contains("escalated (clarification_needed) as `escalation-1`: PostgreSQL or SQLite?"),
+        "{stderr}"
+    );
     let run_id = sandbox.last_run_id();
     let report = sandbox.report(&run_id);
     assert_eq!(report["status"], "escalated");
@@ -73,7 +117,10 @@ phases:
     // The deliverable written before the escalation is kept.
     sandbox.expect(&["memory", "retrieve", "--key", "ask/designer/design"], 0);
 
-    sandbox.expect(&["approve", &run_id, "escalation-1", "--reason", "SQLite"], 0);
+    sandbox.expect(
+        &["approve", &run_id, "escalation-1", "--reason", "SQLite"],
+        0,
+    );
     let report = sandbox.report(&run_id);
     assert_eq!(report["status"], "completed");
     assert_eq!(report["escalations"][0]["status"], "approved");

@@ -14,28 +14,62 @@ fn fifty_writers_of_distinct_keys_and_fifty_of_one_key_lose_nothing() {
     for writer in 0..50 {
         let key = format!("load/distinct/{writer}");
         let child = sandbox
-            .command(&["memory", "store", "--key", &key, "--value", &format!("{{\"writer\": {writer}}}")])
+            .command(&[
+                "memory",
+                "store",
+                "--key",
+                &key,
+                "--value",
+                &format!("{{\"writer\": {writer}}}"),
+            ])
             .spawn()
             .unwrap();
         children.push((key, child));
         let child = sandbox
-            .command(&["memory", "store", "--key", "load/shared", "--value", &format!("{{\"writer\": {writer}}}"), "--tag", &format!("who=writer-{writer}")])
+            .command(&[
+                "memory",
+                "store",
+                "--key",
+                "load/shared",
+                "--value",
+                &format!("{{\"writer\": {writer}}}"),
+                "--tag",
+                &format!("who=writer-{writer}"),
+            ])
             .spawn()
             .unwrap();
         children.push(("load/shared".into(), child));
     }
     for (key, child) in children {
         let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{key}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    let distinct: serde_json::Value = serde_json::from_str(
-        &sandbox.expect(&["memory", "retrieve", "--pattern", "load/distinct/*", "--json"], 0),
-    )
+    let distinct: serde_json::Value = serde_json::from_str(&sandbox.expect(
+        &[
+            "memory",
+            "retrieve",
+            "--pattern",
+            "load/distinct/*",
+            "--json",
+        ],
+        0,
+    ))
     .unwrap();
     assert_eq!(distinct.as_array().unwrap().len(), 50);
-    let history: serde_json::Value =
-        serde_json::from_str(&sandbox.expect(&["memory", "history", "--key", "load/shared", "--json"], 0)).unwrap();
-    let versions: Vec<i64> = history.as_array().unwrap().iter().map(|row| row["version"].as_i64().unwrap()).collect();
+    let history: serde_json::Value = serde_json::from_str(
+        &sandbox.expect(&["memory", "history", "--key", "load/shared", "--json"], 0),
+    )
+    .unwrap();
+    let versions: Vec<i64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["version"].as_i64().unwrap())
+        .collect();
     assert_eq!(versions, (1..=50).collect::<Vec<_>>());
     let mut writers: Vec<String> = history
         .as_array()

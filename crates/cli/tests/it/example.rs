@@ -9,7 +9,13 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
     let example = repo_root().join("examples/workflows/feature-delivery.yaml");
     let workspace = sandbox.path().join("ws");
     sandbox.expect(
-        &["run", example.to_str().unwrap(), "--yes", "--out", workspace.to_str().unwrap()],
+        &[
+            "run",
+            example.to_str().unwrap(),
+            "--yes",
+            "--out",
+            workspace.to_str().unwrap(),
+        ],
         0,
     );
     let run_id = sandbox.last_run_id();
@@ -45,15 +51,26 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
 
     // TDD: every item's red gate saw the test fail, green and refactor saw it pass.
     let build = &report["phases"][2];
-    assert_eq!(build["items"], serde_json::json!(["GET /todos", "POST /todos"]));
+    assert_eq!(
+        build["items"],
+        serde_json::json!(["GET /todos", "POST /todos"])
+    );
     let gates: Vec<(String, String)> = build["gates"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["gate"].as_str().unwrap().to_string(), g["status"].as_str().unwrap().to_string()))
+        .map(|g| {
+            (
+                g["gate"].as_str().unwrap().to_string(),
+                g["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(gates.len(), 6);
-    assert!(gates.iter().all(|(_, status)| status == "passed"), "{gates:?}");
+    assert!(
+        gates.iter().all(|(_, status)| status == "passed"),
+        "{gates:?}"
+    );
     let red = &build["gates"][0]["evidence"];
     assert_eq!(red["expect"], "failure");
     assert_ne!(red["exit_code"], 0);
@@ -67,7 +84,13 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
 
     // Deliverables are in memory under the workflow's pattern, tagged with who wrote them.
     let entry: serde_json::Value = serde_json::from_str(&sandbox.expect(
-        &["memory", "retrieve", "--key", "feature-delivery/todo-api/phase-3/developer/get-todos/impl", "--json"],
+        &[
+            "memory",
+            "retrieve",
+            "--key",
+            "feature-delivery/todo-api/phase-3/developer/get-todos/impl",
+            "--json",
+        ],
         0,
     ))
     .unwrap();
@@ -84,7 +107,10 @@ fn a_missing_agent_is_refused_before_the_run_is_created() {
     let output = sandbox.run(&["run", "api-development", "--yes"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no agent for roles `api-documentation-specialist`"), "{stderr}");
+    assert!(
+        stderr.contains("no agent for roles `api-documentation-specialist`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("`product-manager`"), "{stderr}");
     let runs = sandbox.expect(&["runs", "list", "--json"], 0);
     assert_eq!(runs.trim(), "[]");

@@ -75,7 +75,11 @@ fn expected_steps() -> Vec<(String, String)> {
         steps.push((format!("tdd#1/item-{item}/green"), "dev".to_string()));
     }
     for iteration in 1..=2 {
-        let round = if iteration == 1 { "loop#1".to_string() } else { format!("loop#1/iteration-{iteration}") };
+        let round = if iteration == 1 {
+            "loop#1".to_string()
+        } else {
+            format!("loop#1/iteration-{iteration}")
+        };
         steps.push((round.clone(), "l1".to_string()));
         steps.push((round, "l2".to_string()));
     }
@@ -113,7 +117,9 @@ fn sigkill_at_random_points_then_resume_finishes_every_step_exactly_once() {
             .spawn()
             .unwrap();
         let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
         let run_id = serde_json::from_str::<serde_json::Value>(&first_line).unwrap()["run_id"]
             .as_str()
             .unwrap()
@@ -152,28 +158,45 @@ fn sigkill_at_random_points_then_resume_finishes_every_step_exactly_once() {
 
         let events = sandbox.events(&run_id);
         let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "gap-free log");
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "gap-free log"
+        );
         let mut finished_counts: BTreeMap<(String, String), u32> = BTreeMap::new();
         for event in &events {
             if event["kind"] == "step_finished" {
                 let payload = &event["payload"];
                 *finished_counts
-                    .entry((round_name(&payload["round"]), payload["step"].as_str().unwrap().to_string()))
+                    .entry((
+                        round_name(&payload["round"]),
+                        payload["step"].as_str().unwrap().to_string(),
+                    ))
                     .or_default() += 1;
             }
         }
-        let repeated: Vec<_> = finished_counts.iter().filter(|(_, count)| **count != 1).collect();
-        assert!(repeated.is_empty(), "steps finished more than once: {repeated:?}");
+        let repeated: Vec<_> = finished_counts
+            .iter()
+            .filter(|(_, count)| **count != 1)
+            .collect();
+        assert!(
+            repeated.is_empty(),
+            "steps finished more than once: {repeated:?}"
+        );
         let done: Vec<(String, String)> = finished_counts.into_keys().collect();
         pretty_assertions::assert_eq!(done, expected_steps());
         assert_eq!(events.last().unwrap()["kind"], "run_completed");
 
         // Every deliverable is in memory.
-        let stored: serde_json::Value = serde_json::from_str(
-            &sandbox.expect(&["memory", "retrieve", "--pattern", "chaos/**", "--json"], 0),
-        )
+        let stored: serde_json::Value = serde_json::from_str(&sandbox.expect(
+            &["memory", "retrieve", "--pattern", "chaos/**", "--json"],
+            0,
+        ))
         .unwrap();
         assert_eq!(stored.as_array().unwrap().len(), 3 + 4 + 6 + 4);
     }
-    assert!(kills_mid_run >= 10, "only {kills_mid_run} kills landed mid-run");
+    assert!(
+        kills_mid_run >= 10,
+        "only {kills_mid_run} kills landed mid-run"
+    );
 }

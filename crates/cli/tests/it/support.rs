@@ -79,12 +79,14 @@ impl Sandbox {
 
     /// `runs show --json` of a run.
     pub fn report(&self, run_id: &str) -> serde_json::Value {
-        serde_json::from_str(&self.expect(&["runs", "show", run_id, "--json"], 0)).expect("json report")
+        serde_json::from_str(&self.expect(&["runs", "show", run_id, "--json"], 0))
+            .expect("json report")
     }
 
     /// Every event of a run.
     pub fn events(&self, run_id: &str) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.expect(&["runs", "events", run_id, "--json"], 0)).expect("json events")
+        serde_json::from_str(&self.expect(&["runs", "events", run_id, "--json"], 0))
+            .expect("json events")
     }
 
     /// The id of the newest run.

@@ -17,8 +17,14 @@ fn list_shows_all_nine_built_in_workflows() {
     assert_eq!(
         names,
         vec![
-            "api-development", "develop-backend", "api-orchestration-sop", "sequential-feature",
-            "parallel-tasks", "iterative-refinement", "debug-fix-verify", "sprint-task",
+            "api-development",
+            "develop-backend",
+            "api-orchestration-sop",
+            "sequential-feature",
+            "parallel-tasks",
+            "iterative-refinement",
+            "debug-fix-verify",
+            "sprint-task",
             "backend-iteration"
         ]
     );
@@ -31,21 +37,41 @@ fn show_prints_every_phase_and_gate_of_each_built_in() {
         let workflow = apiwright_workflow::builtin::load(name).unwrap().unwrap();
         let shown = sandbox.expect(&["workflow", "show", name], 0);
         for phase in &workflow.phases {
-            assert!(shown.contains(&format!("`{}`: {}", phase.id, phase.title)), "{name}: phase {}", phase.id);
+            assert!(
+                shown.contains(&format!("`{}`: {}", phase.id, phase.title)),
+                "{name}: phase {}",
+                phase.id
+            );
             for gate in &phase.gates {
-                assert!(shown.contains(&format!("{}:", gate.id)), "{name}: gate {}", gate.id);
+                assert!(
+                    shown.contains(&format!("{}:", gate.id)),
+                    "{name}: gate {}",
+                    gate.id
+                );
             }
         }
     }
     let develop = sandbox.expect(&["workflow", "show", "develop-backend"], 0);
-    assert!(develop.contains("go back to `auth-security` (max 2)"), "{develop}");
+    assert!(
+        develop.contains("go back to `auth-security` (max 2)"),
+        "{develop}"
+    );
 }
 
 #[test]
 fn export_then_validate_round_trips_and_a_broken_file_names_line_and_column() {
     let sandbox = Sandbox::new();
     let exported = sandbox.path().join("mine.yaml");
-    sandbox.expect(&["workflow", "export", "iterative-refinement", "--out", exported.to_str().unwrap()], 0);
+    sandbox.expect(
+        &[
+            "workflow",
+            "export",
+            "iterative-refinement",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+        0,
+    );
     let ok = sandbox.expect(&["workflow", "validate", exported.to_str().unwrap()], 0);
     assert!(ok.contains(": ok ("), "{ok}");
 

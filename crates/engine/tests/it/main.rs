@@ -51,13 +51,21 @@ impl Agent for Recorder {
         self.running.fetch_sub(1, Ordering::SeqCst);
         self.requests.lock().unwrap().push(request.clone());
         if self.fail_steps.contains(&request.step_id) {
-            return Err(AgentError::Fatal(format!("{} cannot do it", request.step_id)));
+            return Err(AgentError::Fatal(format!(
+                "{} cannot do it",
+                request.step_id
+            )));
         }
         Ok(StepOutput {
             deliverables: request
                 .writes
                 .iter()
-                .map(|write| (write.name.clone(), serde_json::json!({ "by": request.step_id })))
+                .map(|write| {
+                    (
+                        write.name.clone(),
+                        serde_json::json!({ "by": request.step_id }),
+                    )
+                })
                 .collect(),
             summary: format!("{} done", request.step_id),
             decisions: vec![format!("{} decided", request.step_id)],
@@ -85,15 +93,30 @@ fn harness() -> Harness {
         },
     );
     let workspace = dir.path().join("ws");
-    Harness { _dir: dir, engine, workspace }
+    Harness {
+        _dir: dir,
+        engine,
+        workspace,
+    }
 }
 
-fn request(h: &Harness, yaml: &str, params: &[(&str, &str)], inputs: &[(&str, &str)]) -> RunRequest {
+fn request(
+    h: &Harness,
+    yaml: &str,
+    params: &[(&str, &str)],
+    inputs: &[(&str, &str)],
+) -> RunRequest {
     RunRequest {
         workflow: apiwright_workflow::load_str("test.yaml", yaml).unwrap(),
         workflow_yaml: yaml.into(),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        inputs: inputs.iter().map(|(k, v)| (k.to_string(), Value::Text(v.to_string()))).collect(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        inputs: inputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::Text(v.to_string())))
+            .collect(),
         workspace: h.workspace.clone(),
         auto_approve: true,
         workflow_dir: None,
@@ -101,11 +124,17 @@ fn request(h: &Harness, yaml: &str, params: &[(&str, &str)], inputs: &[(&str, &s
 }
 
 fn agents(roles: &[&str], agent: &Recorder) -> BTreeMap<String, AnyAgent> {
-    roles.iter().map(|role| (role.to_string(), AnyAgent::new(agent.clone()))).collect()
+    roles
+        .iter()
+        .map(|role| (role.to_string(), AnyAgent::new(agent.clone())))
+        .collect()
 }
 
 async fn run(h: &mut Harness, run_id: &str, agents: &BTreeMap<String, AnyAgent>) -> DriveOutcome {
-    h.engine.drive(run_id, agents, std::future::pending()).await.unwrap()
+    h.engine
+        .drive(run_id, agents, std::future::pending())
+        .await
+        .unwrap()
 }
 
 const PARALLEL: &str = r#"
@@ -135,23 +164,53 @@ phases:
 async fn parallel_phase_honours_max_agents_and_hierarchical_topology_hands_the_lead_plan_down() {
     let mut h = harness();
     let yaml = PARALLEL.replace("TOPOLOGY", "hierarchical");
-    h.engine.start("run-1", request(&h, &yaml, &[("feature", "books")], &[("spec", "the spec text")])).unwrap();
-    let recorder = Recorder { delay_ms: 50, ..Recorder::default() };
+    h.engine
+        .start(
+            "run-1",
+            request(
+                &h,
+                &yaml,
+                &[("feature", "books")],
+                &[("spec", "the spec text")],
+            ),
+        )
+        .unwrap();
+    let recorder = Recorder {
+        delay_ms: 50,
+        ..Recorder::default()
+    };
     let outcome = run(&mut h, "run-1", &agents(&["lead", "worker"], &recorder)).await;
     assert_eq!(outcome, DriveOutcome::Completed);
-    assert_eq!(recorder.peak.load(Ordering::SeqCst), 2, "max_agents 2 is the limit and is reached");
+    assert_eq!(
+        recorder.peak.load(Ordering::SeqCst),
+        2,
+        "max_agents 2 is the limit and is reached"
+    );
     let requests = recorder.requests.lock().unwrap().clone();
     let lead = requests.iter().find(|r| r.step_id == "lead").unwrap();
     assert_eq!(lead.task, "lead books", "parameter override used");
-    assert_eq!(lead.reads[0].value, "the spec text", "the input is in memory for the first step");
+    assert_eq!(
+        lead.reads[0].value, "the spec text",
+        "the input is in memory for the first step"
+    );
     assert!(lead.prompt.contains("the spec text"));
     for worker in requests.iter().filter(|r| r.step_id != "lead") {
         assert_eq!(worker.siblings.len(), 1, "workers see the lead's plan");
         assert_eq!(worker.siblings[0].key, "fan/books/lead/plan");
         assert!(worker.prompt.contains("## Parallel Context"));
-        assert!(worker.handoffs.iter().any(|handoff| handoff.agent == "lead"));
+        assert!(
+            worker
+                .handoffs
+                .iter()
+                .any(|handoff| handoff.agent == "lead")
+        );
     }
-    let written = h.engine.store().memory_get("fan/books/worker/w3").unwrap().unwrap();
+    let written = h
+        .engine
+        .store()
+        .memory_get("fan/books/worker/w3")
+        .unwrap()
+        .unwrap();
     assert_eq!(written.tags["who"], "worker");
 }
 
@@ -159,20 +218,38 @@ async fn parallel_phase_honours_max_agents_and_hierarchical_topology_hands_the_l
 async fn star_workers_see_no_sibling_output() {
     let mut h = harness();
     let yaml = PARALLEL.replace("TOPOLOGY", "star");
-    h.engine.start("run-1", request(&h, &yaml, &[], &[("spec", "s")])).unwrap();
+    h.engine
+        .start("run-1", request(&h, &yaml, &[], &[("spec", "s")]))
+        .unwrap();
     let recorder = Recorder::default();
     run(&mut h, "run-1", &agents(&["lead", "worker"], &recorder)).await;
-    assert!(recorder.requests.lock().unwrap().iter().all(|r| r.siblings.is_empty()));
+    assert!(
+        recorder
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| r.siblings.is_empty())
+    );
 }
 
 #[tokio::test]
 async fn bad_parameters_and_missing_inputs_are_refused_before_anything_is_stored() {
     let h = harness();
     let yaml = PARALLEL.replace("TOPOLOGY", "star");
-    let unknown = h.engine.start("run-1", request(&h, &yaml, &[("colour", "red")], &[("spec", "s")]));
-    assert!(matches!(&unknown, Err(EngineError::InvalidRequest(m)) if m == "--param colour: expected one of feature, found unknown parameter `colour`"), "{unknown:?}");
+    let unknown = h.engine.start(
+        "run-1",
+        request(&h, &yaml, &[("colour", "red")], &[("spec", "s")]),
+    );
+    assert!(
+        matches!(&unknown, Err(EngineError::InvalidRequest(m)) if m == "--param colour: expected one of feature, found unknown parameter `colour`"),
+        "{unknown:?}"
+    );
     let missing = h.engine.start("run-2", request(&h, &yaml, &[], &[]));
-    assert!(matches!(&missing, Err(EngineError::InvalidRequest(m)) if m.contains("expected input `spec`")), "{missing:?}");
+    assert!(
+        matches!(&missing, Err(EngineError::InvalidRequest(m)) if m.contains("expected input `spec`")),
+        "{missing:?}"
+    );
     assert!(h.engine.store().runs(10).unwrap().is_empty());
 }
 
@@ -192,16 +269,33 @@ phases:
       - {id: tests, command: {run: "true"}}
       - {id: ship, approval: {prompt: "ship?"}}
 "#;
-    h.engine.start("run-1", request(&h, yaml, &[], &[])).unwrap();
-    let recorder = Recorder { fail_steps: vec!["broken".into()], ..Recorder::default() };
+    h.engine
+        .start("run-1", request(&h, yaml, &[], &[]))
+        .unwrap();
+    let recorder = Recorder {
+        fail_steps: vec!["broken".into()],
+        ..Recorder::default()
+    };
     let outcome = run(&mut h, "run-1", &agents(&["a"], &recorder)).await;
-    assert!(matches!(&outcome, DriveOutcome::Failed { reason } if reason.contains("broken cannot do it")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, DriveOutcome::Failed { reason } if reason.contains("broken cannot do it")),
+        "{outcome:?}"
+    );
     let (workflow, _) = h.engine.load("run-1").unwrap();
-    let events: Vec<(i64, apiwright_engine::Event)> =
-        h.engine.events("run-1").unwrap().into_iter().map(|e| (0, e)).collect();
+    let events: Vec<(i64, apiwright_engine::Event)> = h
+        .engine
+        .events("run-1")
+        .unwrap()
+        .into_iter()
+        .map(|e| (0, e))
+        .collect();
     let report = report::build("run-1", &workflow, &events);
-    let statuses: Vec<report::GateStatus> = report.phases[0].gates.iter().map(|g| g.status).collect();
-    assert_eq!(statuses, vec![report::GateStatus::NotRun, report::GateStatus::NotRun]);
+    let statuses: Vec<report::GateStatus> =
+        report.phases[0].gates.iter().map(|g| g.status).collect();
+    assert_eq!(
+        statuses,
+        vec![report::GateStatus::NotRun, report::GateStatus::NotRun]
+    );
     assert_eq!(report.status, "failed");
 }
 
@@ -209,12 +303,24 @@ phases:
 async fn a_second_process_cannot_drive_a_run_that_is_being_driven() {
     let mut h = harness();
     let yaml = PARALLEL.replace("TOPOLOGY", "star");
-    h.engine.start("run-1", request(&h, &yaml, &[], &[("spec", "s")])).unwrap();
+    h.engine
+        .start("run-1", request(&h, &yaml, &[], &[("spec", "s")]))
+        .unwrap();
     // Pretend a live process (this test's parent, which certainly exists) owns the run.
     let parent = std::os::unix::process::parent_id();
-    assert_eq!(h.engine.store().claim_run("run-1", parent).unwrap(), apiwright_store::Claim::Acquired);
+    assert_eq!(
+        h.engine.store().claim_run("run-1", parent).unwrap(),
+        apiwright_store::Claim::Acquired
+    );
     let recorder = Recorder::default();
-    let busy = h.engine.drive("run-1", &agents(&["lead", "worker"], &recorder), std::future::pending()).await;
+    let busy = h
+        .engine
+        .drive(
+            "run-1",
+            &agents(&["lead", "worker"], &recorder),
+            std::future::pending(),
+        )
+        .await;
     assert!(matches!(busy, Err(EngineError::Busy { pid, .. }) if pid == i64::from(parent)));
     assert!(recorder.requests.lock().unwrap().is_empty());
 }

@@ -92,11 +92,18 @@ async fn command_gate_passes_on_exit_zero_in_the_workspace_and_keeps_evidence() 
     let fixture = Fixture::new();
     std::fs::write(fixture.dir.path().join("marker"), "x").unwrap();
     let report = fixture
-        .check(&command("test -f marker && echo {api_id} $FROM_ENGINE", Expect::Success, None))
+        .check(&command(
+            "test -f marker && echo {api_id} $FROM_ENGINE",
+            Expect::Success,
+            None,
+        ))
         .await
         .unwrap();
     assert_eq!(report.outcome, GateOutcome::Passed);
-    assert_eq!(report.evidence["command"], "test -f marker && echo books $FROM_ENGINE");
+    assert_eq!(
+        report.evidence["command"],
+        "test -f marker && echo books $FROM_ENGINE"
+    );
     assert_eq!(report.evidence["exit_code"], 0);
     assert_eq!(report.evidence["output_tail"], "books yes");
 }
@@ -105,42 +112,79 @@ async fn command_gate_passes_on_exit_zero_in_the_workspace_and_keeps_evidence() 
 async fn command_gate_fails_on_a_non_zero_exit_with_the_output_tail() {
     let fixture = Fixture::new();
     let report = fixture
-        .check(&command("echo 'test result: FAILED. 3 passed; 1 failed' >&2; exit 101", Expect::Success, None))
+        .check(&command(
+            "echo 'test result: FAILED. 3 passed; 1 failed' >&2; exit 101",
+            Expect::Success,
+            None,
+        ))
         .await
         .unwrap();
     assert_eq!(report.outcome, GateOutcome::Failed);
     assert_eq!(report.evidence["exit_code"], 101);
-    assert_eq!(report.evidence["output_tail"], "test result: FAILED. 3 passed; 1 failed");
+    assert_eq!(
+        report.evidence["output_tail"],
+        "test result: FAILED. 3 passed; 1 failed"
+    );
     assert!(report.summary.contains("exited 101"), "{}", report.summary);
 }
 
 #[tokio::test]
 async fn red_check_passes_only_when_the_tests_really_fail() {
     let fixture = Fixture::new();
-    let failing_tests = fixture.check(&command("exit 1", Expect::Failure, None)).await.unwrap();
+    let failing_tests = fixture
+        .check(&command("exit 1", Expect::Failure, None))
+        .await
+        .unwrap();
     assert_eq!(failing_tests.outcome, GateOutcome::Passed);
-    let passing_tests = fixture.check(&command("exit 0", Expect::Failure, None)).await.unwrap();
-    assert_eq!(passing_tests.outcome, GateOutcome::Failed, "a test passing before its implementation fails the red check");
-    let missing_runner = fixture.check(&command("no-such-test-runner", Expect::Failure, None)).await.unwrap();
-    assert_eq!(missing_runner.outcome, GateOutcome::Failed, "a command that cannot run is not a failing test");
+    let passing_tests = fixture
+        .check(&command("exit 0", Expect::Failure, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        passing_tests.outcome,
+        GateOutcome::Failed,
+        "a test passing before its implementation fails the red check"
+    );
+    let missing_runner = fixture
+        .check(&command("no-such-test-runner", Expect::Failure, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        missing_runner.outcome,
+        GateOutcome::Failed,
+        "a command that cannot run is not a failing test"
+    );
 }
 
 #[tokio::test]
 async fn command_gate_times_out_and_fails() {
     let fixture = Fixture::new();
     let clock = Instant::now();
-    let report = fixture.check(&command("sleep 20", Expect::Success, Some(1))).await.unwrap();
+    let report = fixture
+        .check(&command("sleep 20", Expect::Success, Some(1)))
+        .await
+        .unwrap();
     assert!(clock.elapsed() < Duration::from_secs(10));
     assert_eq!(report.outcome, GateOutcome::Failed);
     assert_eq!(report.evidence["timed_out"], true);
-    let report = fixture.check(&command("sleep 20", Expect::Failure, Some(1))).await.unwrap();
-    assert_eq!(report.outcome, GateOutcome::Failed, "a timeout never counts as the expected failure");
+    let report = fixture
+        .check(&command("sleep 20", Expect::Failure, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.outcome,
+        GateOutcome::Failed,
+        "a timeout never counts as the expected failure"
+    );
 }
 
 #[tokio::test]
 async fn memory_gate_requires_every_key_and_pattern() {
     let fixture = Fixture::new();
-    fixture.put("api-development/books/phase-1/product-manager/requirements", Value::Text("r".into()));
+    fixture.put(
+        "api-development/books/phase-1/product-manager/requirements",
+        Value::Text("r".into()),
+    );
     let both = Gate {
         memory: Some(MemoryCheck {
             keys: vec![
@@ -152,11 +196,20 @@ async fn memory_gate_requires_every_key_and_pattern() {
     };
     let report = fixture.check(&both).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Failed);
-    assert_eq!(report.summary, "missing api-development/books/phase-1/*/openapi-spec");
-    fixture.put("api-development/books/phase-1/system-architect/openapi-spec", Value::Text("o".into()));
+    assert_eq!(
+        report.summary,
+        "missing api-development/books/phase-1/*/openapi-spec"
+    );
+    fixture.put(
+        "api-development/books/phase-1/system-architect/openapi-spec",
+        Value::Text("o".into()),
+    );
     let report = fixture.check(&both).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Passed);
-    assert_eq!(report.evidence["keys"][1]["matched"][0], "api-development/books/phase-1/system-architect/openapi-spec");
+    assert_eq!(
+        report.evidence["keys"][1]["matched"][0],
+        "api-development/books/phase-1/system-architect/openapi-spec"
+    );
 }
 
 #[tokio::test]
@@ -176,30 +229,63 @@ async fn score_gate_compares_a_field_with_its_bounds() {
     assert_eq!(missing.outcome, GateOutcome::Failed);
     assert_eq!(missing.summary, format!("no value at `{key}`"));
 
-    fixture.put(key, Value::Json(serde_json::json!({"backend_implementation": {"backend_score": 91}})));
+    fixture.put(
+        key,
+        Value::Json(serde_json::json!({"backend_implementation": {"backend_score": 91}})),
+    );
     let low = fixture.check(&score(Some(95.0), None)).await.unwrap();
     assert_eq!(low.outcome, GateOutcome::Failed);
     assert_eq!(low.summary, "expected a value ≥ 95, found 91");
     assert_eq!(low.evidence["value"], 91.0);
 
-    fixture.put(key, Value::Json(serde_json::json!({"backend_implementation": {"backend_score": 96}})));
-    assert_eq!(fixture.check(&score(Some(95.0), None)).await.unwrap().outcome, GateOutcome::Passed);
-    assert_eq!(fixture.check(&score(None, Some(0.0))).await.unwrap().outcome, GateOutcome::Failed);
+    fixture.put(
+        key,
+        Value::Json(serde_json::json!({"backend_implementation": {"backend_score": 96}})),
+    );
+    assert_eq!(
+        fixture
+            .check(&score(Some(95.0), None))
+            .await
+            .unwrap()
+            .outcome,
+        GateOutcome::Passed
+    );
+    assert_eq!(
+        fixture
+            .check(&score(None, Some(0.0)))
+            .await
+            .unwrap()
+            .outcome,
+        GateOutcome::Failed
+    );
 
-    fixture.put(key, Value::Json(serde_json::json!({"backend_implementation": {"backend_score": "high"}})));
+    fixture.put(
+        key,
+        Value::Json(serde_json::json!({"backend_implementation": {"backend_score": "high"}})),
+    );
     let wrong_type = fixture.check(&score(Some(95.0), None)).await.unwrap();
     assert_eq!(wrong_type.outcome, GateOutcome::Failed);
-    assert_eq!(wrong_type.summary, "expected a number, found string \"high\"");
+    assert_eq!(
+        wrong_type.summary,
+        "expected a number, found string \"high\""
+    );
 }
 
 #[tokio::test]
 async fn approval_and_malformed_gates_are_not_evaluated_here() {
     let fixture = Fixture::new();
     let approval = Gate {
-        approval: Some(ApprovalCheck { prompt: "ok?".into() }),
+        approval: Some(ApprovalCheck {
+            prompt: "ok?".into(),
+        }),
         ..gate("ship")
     };
-    assert!(matches!(fixture.check(&approval).await, Err(GateError::NeedsPerson(id)) if id == "ship"));
+    assert!(
+        matches!(fixture.check(&approval).await, Err(GateError::NeedsPerson(id)) if id == "ship")
+    );
     let empty = gate("nothing");
-    assert!(matches!(fixture.check(&empty).await, Err(GateError::Malformed(_))));
+    assert!(matches!(
+        fixture.check(&empty).await,
+        Err(GateError::Malformed(_))
+    ));
 }
