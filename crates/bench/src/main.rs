@@ -1,2 +1,235 @@
-//! Benchmark runner (skeleton).
-fn main() {}
+//! Benchmarks of apiwright: `cli-latency` (hook and memory commands, process start
+//! included), `engine-throughput` (durable steps per second of the engine on SQLite) and
+//! `concurrent-writers` (many writers on one database, no lost writes).
+//!
+//! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
+//! runs every benchmark and prints Markdown tables (with the machine and the command) ready
+//! for BENCHMARKS.md. `--quick` runs fewer iterations, `--json` prints machine output,
+//! `--only NAME` runs one benchmark, `--bin PATH` measures another binary.
+
+mod cli_latency;
+mod concurrent;
+mod engine_throughput;
+mod machine;
+mod report;
+mod stats;
+
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use anyhow::bail;
+use clap::Parser;
+use clap::ValueEnum;
+
+/// Benchmarks of the apiwright CLI, engine and store.
+#[derive(Debug, Parser)]
+#[command(name = "apiwright-bench")]
+struct Args {
+    /// Fewer iterations and a smaller workflow (a CI smoke run; figures are indicative only).
+    #[arg(long)]
+    quick: bool,
+    /// Print the results as JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+    /// Run only this benchmark (repeatable).
+    #[arg(long, value_enum)]
+    only: Vec<Bench>,
+    /// The `apiwright` binary to measure (default: build and use target/release/apiwright).
+    #[arg(long, value_name = "PATH")]
+    bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Bench {
+    CliLatency,
+    EngineThroughput,
+    ConcurrentWriters,
+}
+
+/// Sizes of a run.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+struct Plan {
+    cli_iterations: usize,
+    cli_warmup: usize,
+    engine_phases: usize,
+    engine_steps_per_phase: usize,
+    writer_processes: usize,
+    writer_threads: usize,
+    puts_per_thread: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                cli_iterations: 20,
+                cli_warmup: 3,
+                engine_phases: 10,
+                engine_steps_per_phase: 100,
+                writer_processes: 50,
+                writer_threads: 50,
+                puts_per_thread: 10,
+            }
+        } else {
+            Plan {
+                cli_iterations: 200,
+                cli_warmup: 10,
+                engine_phases: 100,
+                engine_steps_per_phase: 100,
+                writer_processes: 50,
+                writer_threads: 50,
+                puts_per_thread: 100,
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        // A missed target is a finding reported in the tables, not a failure of the run.
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let workspace = workspace_root();
+    let wants = |bench: Bench| args.only.is_empty() || args.only.contains(&bench);
+    let needs_binary = wants(Bench::CliLatency) || wants(Bench::ConcurrentWriters);
+    let binary = match (&args.bin, needs_binary) {
+        (Some(path), _) => {
+            if !path.is_file() {
+                bail!(
+                    "--bin {}: expected an executable file, found none",
+                    path.display()
+                );
+            }
+            Some(path.canonicalize().unwrap_or_else(|_| path.clone()))
+        }
+        (None, true) => Some(build_binary(&workspace)?),
+        (None, false) => None,
+    };
+    let plan = Plan::new(args.quick);
+    let machine = machine::Machine::detect(&workspace);
+    let mut report = report::Report {
+        command: command_line(),
+        machine,
+        quick: args.quick,
+        binary_version: binary.as_deref().map(binary_version),
+        cli_latency: None,
+        engine_throughput: None,
+        concurrent_writers: None,
+    };
+    if wants(Bench::CliLatency) {
+        let binary = binary.as_deref().context("no binary")?;
+        eprintln!(
+            "running cli-latency ({} calls per command)…",
+            plan.cli_iterations
+        );
+        report.cli_latency = Some(cli_latency::run(
+            binary,
+            plan.cli_iterations,
+            plan.cli_warmup,
+        )?);
+    }
+    if wants(Bench::EngineThroughput) {
+        eprintln!(
+            "running engine-throughput ({} × {} steps)…",
+            plan.engine_phases, plan.engine_steps_per_phase
+        );
+        report.engine_throughput = Some(engine_throughput::run(
+            plan.engine_phases,
+            plan.engine_steps_per_phase,
+        )?);
+    }
+    if wants(Bench::ConcurrentWriters) {
+        let binary = binary.as_deref().context("no binary")?;
+        eprintln!("running concurrent-writers…");
+        report.concurrent_writers = Some(concurrent::run(
+            binary,
+            plan.writer_processes,
+            plan.writer_threads,
+            plan.puts_per_thread,
+        )?);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("serializing the report")?
+        );
+    } else {
+        print!("{}", report.markdown());
+    }
+    Ok(())
+}
+
+/// The workspace root (this crate is `crates/bench`).
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(Path::parent)
+        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+}
+
+/// Builds `apiwright` in release mode (a no-op when it is up to date, so what is measured is
+/// always the current source) and returns its path.
+fn build_binary(workspace: &Path) -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
+    let binary = target.join("release").join("apiwright");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("building apiwright (cargo build --release -p apiwright-cli)…");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "apiwright-cli"])
+        .current_dir(workspace)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!(
+            "`cargo build --release -p apiwright-cli` failed ({status}); fix the build or pass \
+             --bin PATH"
+        );
+    }
+    if !binary.is_file() {
+        bail!(
+            "expected {} after the build, found no file",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+fn binary_version(binary: &Path) -> String {
+    Command::new(binary)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map_or_else(
+            || "unknown".into(),
+            |output| String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        )
+}
+
+/// The command that reproduces this run.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    if words.is_empty() {
+        "cargo run --release -p apiwright-bench".into()
+    } else {
+        format!(
+            "cargo run --release -p apiwright-bench -- {}",
+            cli_latency::shell_words(&words)
+        )
+    }
+}

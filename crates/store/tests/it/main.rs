@@ -7,7 +7,6 @@ mod concurrency;
 mod memory;
 mod runs;
 mod schema;
-mod timing;
 
 use std::path::Path;
 
