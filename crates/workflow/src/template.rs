@@ -160,7 +160,10 @@ mod tests {
     fn reports_the_missing_placeholder() {
         let err = render("a/{missing}/b", &vars(&[])).unwrap_err();
         assert_eq!(err.name, "missing");
-        assert_eq!(err.to_string(), "unknown placeholder `{missing}` in `a/{missing}/b`");
+        assert_eq!(
+            err.to_string(),
+            "unknown placeholder `{missing}` in `a/{missing}/b`"
+        );
     }
 
     #[test]
