@@ -92,3 +92,9 @@ fn the_example_workflows_validate() {
     let example = repo_root().join("examples/workflows/feature-delivery.yaml");
     sandbox.expect(&["workflow", "validate", example.to_str().unwrap()], 0);
 }
+
+#[test]
+fn show_renders_a_built_in_as_text() {
+    let sandbox = Sandbox::new();
+    insta::assert_snapshot!(sandbox.expect(&["workflow", "show", "iterative-refinement"], 0));
+}
