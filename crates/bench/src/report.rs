@@ -1,0 +1,172 @@
+//! The report: Markdown tables for BENCHMARKS.md, or JSON.
+
+use std::fmt::Write as _;
+
+use crate::cli_latency;
+use crate::concurrent;
+use crate::engine_throughput;
+use crate::machine::Machine;
+
+/// Everything a run measured.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    /// The command that reproduces the run.
+    pub command: String,
+    /// Where and when.
+    pub machine: Machine,
+    /// Whether `--quick` was given.
+    pub quick: bool,
+    /// `apiwright --version` of the binary measured.
+    pub binary_version: Option<String>,
+    /// `cli-latency`, if run.
+    pub cli_latency: Option<cli_latency::Results>,
+    /// `engine-throughput`, if run.
+    pub engine_throughput: Option<engine_throughput::Results>,
+    /// `concurrent-writers`, if run.
+    pub concurrent_writers: Option<concurrent::Results>,
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "**met**" } else { "**MISSED**" }
+}
+
+impl Report {
+    /// The report as Markdown: one section per benchmark, each with the machine and command.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let header = self.machine.markdown(&self.command);
+        let quick = if self.quick {
+            "- **--quick run: fewer iterations, figures are indicative only.**\n"
+        } else {
+            ""
+        };
+        if let Some(results) = &self.cli_latency {
+            let _ = writeln!(out, "### cli-latency\n");
+            out.push_str(&header);
+            out.push_str(quick);
+            let _ = writeln!(
+                out,
+                "- Binary: `{}` ({}); {} timed sequential calls per command after {} warm-up \
+                 calls; cwd and `--db` in a fresh temp dir; wall time of spawn + wait\n",
+                results.binary,
+                self.binary_version.as_deref().unwrap_or("unknown"),
+                results.iterations,
+                results.warmup
+            );
+            out.push_str(
+                "| command | calls | min ms | p50 ms | p95 ms | p99 ms | max ms | mean ms |\n",
+            );
+            out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|\n");
+            for row in &results.rows {
+                let s = &row.summary;
+                let name = if row.baseline {
+                    format!("`{}` (spawn floor)", row.command)
+                } else {
+                    format!("`{}`", row.command)
+                };
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                    s.n, s.min_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.mean_ms
+                );
+            }
+            let worst = results
+                .rows
+                .iter()
+                .filter(|row| !row.baseline)
+                .map(|row| row.summary.p50_ms)
+                .fold(0.0_f64, f64::max);
+            let _ = writeln!(
+                out,
+                "\nTarget p50 < {} ms per call, process start included: {} (worst p50 {worst:.2} ms). \
+                 Load average (1 min) after: {}.\n",
+                cli_latency::TARGET_P50_MS,
+                verdict(results.meets_target()),
+                results.load_after
+            );
+        }
+        if let Some(results) = &self.engine_throughput {
+            let _ = writeln!(out, "### engine-throughput\n");
+            out.push_str(&header);
+            out.push_str(quick);
+            out.push_str(
+                "- In-process trivial agent; file database in a temp dir; wall time of \
+                 `Engine::drive` to `Completed`; afterwards the log is checked for one \
+                 `step_started` and one `step_finished` per step and memory for one key per \
+                 step\n\n",
+            );
+            out.push_str("| workflow | YAML KiB | durability | steps | drive s | steps/s | events | events/s | CPU s | step_finished | memory keys | DB MiB | load after |\n");
+            out.push_str("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+            for v in &results.variants {
+                let shape = match v.shape {
+                    engine_throughput::Shape::Sequential => "sequential",
+                    engine_throughput::Shape::ParallelStar4 => "parallel, max_agents 4, star",
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} × {} steps, {shape} | {:.0} | {} | {} | {:.2} | {:.0} | {} | {:.0} | {:.2} | {} | {} | {:.1} | {} |",
+                    v.phases,
+                    v.steps_per_phase,
+                    v.yaml_bytes as f64 / 1024.0,
+                    v.durability,
+                    v.steps,
+                    v.drive_secs,
+                    v.steps_per_sec,
+                    v.events,
+                    v.events_per_sec,
+                    v.cpu_secs,
+                    v.step_finished,
+                    v.memory_keys,
+                    v.db_bytes as f64 / 1024.0 / 1024.0,
+                    v.load_after
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nTarget ≥ {} durable steps/s (full-size `Durability::Normal` rows): {}. CPU s is user + \
+                 system time of the whole bench process during the drive (all threads); the \
+                 in-memory rows show the engine's own cost without disk.\n",
+                engine_throughput::TARGET_STEPS_PER_SEC,
+                verdict(results.meets_target())
+            );
+        }
+        if let Some(results) = &self.concurrent_writers {
+            let _ = writeln!(out, "### concurrent-writers\n");
+            out.push_str(&header);
+            out.push_str(quick);
+            out.push_str(
+                "- All writers released at once by a barrier; one database (WAL, \
+                 `Durability::Normal`, busy timeout 30 s) created beforehand; per-write time is \
+                 a whole process for the CLI rows, one `memory_put` for the thread rows; total \
+                 is from the first writer's release to the last writer's end; afterwards every \
+                 acknowledged write is looked up (its key and value, or its row in the one \
+                 key's history)\n\n",
+            );
+            out.push_str("| scenario | writes | failed | total ms | p50 ms | p95 ms | p99 ms | max ms | database afterwards | lost |\n");
+            out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|---|--:|\n");
+            for s in &results.scenarios {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                    s.name,
+                    s.writes,
+                    s.failed,
+                    s.total_ms,
+                    s.per_write.p50_ms,
+                    s.per_write.p95_ms,
+                    s.per_write.p99_ms,
+                    s.per_write.max_ms,
+                    s.found,
+                    s.lost
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nTarget no lost (and no failed) writes: {}. Load average (1 min) after: {}.\n",
+                verdict(results.meets_target()),
+                results.load_after
+            );
+        }
+        out
+    }
+}
