@@ -30,7 +30,9 @@ use apiwright_workflow::EscalationKind;
 use apiwright_workflow::Workflow;
 use apiwright_workflow::template::Vars;
 use apiwright_workflow::template::render;
-use tokio::task::JoinSet;
+use futures_util::FutureExt as _;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 
 use crate::error::EngineError;
 use crate::event::Continuation;
@@ -112,6 +114,11 @@ impl std::fmt::Debug for Engine {
             .finish()
     }
 }
+
+/// Agent calls in flight. They are polled by the driver's own task rather than spawned:
+/// agents wait on processes or the network, so they need no thread of their own, and a step
+/// then costs no cross-thread wake-ups (which dominated the engine's own overhead).
+type Running = FuturesUnordered<std::pin::Pin<Box<dyn Future<Output = StepResult> + Send>>>;
 
 struct StepResult {
     task: StepTask,
@@ -294,7 +301,7 @@ impl Engine {
         agents: &BTreeMap<String, AnyAgent>,
         interrupt: impl Future<Output = ()>,
     ) -> Result<DriveOutcome, EngineError> {
-        let mut running: JoinSet<StepResult> = JoinSet::new();
+        let mut running: Running = FuturesUnordered::new();
         let mut interrupt = std::pin::pin!(interrupt);
         loop {
             let decision = active.machine.next();
@@ -319,22 +326,16 @@ impl Engine {
                         )));
                     }
                     let joined = tokio::select! {
-                        joined = running.join_next() => joined,
+                        joined = running.next() => joined,
                         () = &mut interrupt => {
-                            // Dropping the set kills the agents (kill_on_drop); their steps
-                            // stay `started` in the log and are redone on resume.
-                            running.abort_all();
+                            // Dropping the futures kills the agents (kill_on_drop); their
+                            // steps stay `started` in the log and are redone on resume.
+                            drop(running);
                             return Ok(DriveOutcome::Interrupted);
                         }
                     };
-                    match joined {
-                        Some(Ok(result)) => self.finish_step(active, result)?,
-                        Some(Err(join_error)) => {
-                            return Err(EngineError::Invariant(format!(
-                                "an agent task ended abnormally: {join_error}"
-                            )));
-                        }
-                        None => {}
+                    if let Some(result) = joined {
+                        self.finish_step(active, result)?;
                     }
                 }
                 Decision::EvaluateGate { round, gate_index } => {
@@ -406,7 +407,7 @@ impl Engine {
         active: &mut ActiveRun,
         agents: &BTreeMap<String, AnyAgent>,
         task: StepTask,
-        running: &mut JoinSet<StepResult>,
+        running: &mut Running,
     ) -> Result<(), EngineError> {
         let workflow = Arc::clone(active.machine.workflow());
         let phase_index = workflow.phase_index(&task.round.phase).ok_or_else(|| {
@@ -452,10 +453,16 @@ impl Engine {
             Ok(request) => {
                 let writes = request.writes.clone();
                 let timeout = request.timeout + STEP_TIMEOUT_GRACE;
-                running.spawn(async move {
+                running.push(Box::pin(async move {
                     let clock = Instant::now();
-                    let result = match tokio::time::timeout(timeout, agent.run(request)).await {
-                        Ok(result) => result,
+                    // A panicking agent fails its step; it must not take the run down.
+                    let call = std::panic::AssertUnwindSafe(agent.run(request)).catch_unwind();
+                    let result = match tokio::time::timeout(timeout, call).await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(panic)) => Err(AgentError::Fatal(format!(
+                            "agent panicked: {}",
+                            panic_message(panic.as_ref())
+                        ))),
                         Err(_) => Err(AgentError::Retryable(format!(
                             "agent did not return within {} s",
                             timeout.as_secs()
@@ -469,21 +476,19 @@ impl Engine {
                         result,
                         elapsed: clock.elapsed(),
                     }
-                });
+                }));
             }
             Err(problem) => {
                 // The step cannot even be described to an agent (bad template, invalid key):
                 // that is the workflow's fault, recorded as a failed attempt.
-                running.spawn(async move {
-                    StepResult {
-                        task,
-                        step_id,
-                        agent: agent_id,
-                        writes: Vec::new(),
-                        result: Err(AgentError::Fatal(problem)),
-                        elapsed: Duration::ZERO,
-                    }
-                });
+                running.push(Box::pin(std::future::ready(StepResult {
+                    task,
+                    step_id,
+                    agent: agent_id,
+                    writes: Vec::new(),
+                    result: Err(AgentError::Fatal(problem)),
+                    elapsed: Duration::ZERO,
+                })));
             }
         }
         Ok(())
@@ -787,6 +792,14 @@ fn outcome_of(status: &RunPhase) -> DriveOutcome {
         // Pause while running cannot happen; report it as interrupted so the caller resumes.
         RunPhase::Running => DriveOutcome::Interrupted,
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
 }
 
 fn describe_value(value: &Value) -> &'static str {

@@ -25,11 +25,11 @@ CREATE TABLE memory_history (
 );
 CREATE INDEX memory_history_key ON memory_history (key, id);
 
--- Run records.
+-- Run records. Every commit of a run updates its row (status, last_seq), so the row stays
+-- small: the workflow definition, which can be hundreds of KiB, lives in run_definitions.
 CREATE TABLE runs (
     id            TEXT    NOT NULL PRIMARY KEY,
     workflow_name TEXT    NOT NULL,
-    workflow_yaml TEXT    NOT NULL,
     params        TEXT    NOT NULL,             -- JSON
     workspace     TEXT    NOT NULL,
     status        TEXT    NOT NULL,
@@ -39,6 +39,12 @@ CREATE TABLE runs (
     owner_pid     INTEGER
 );
 CREATE INDEX runs_created ON runs (created_at, id);
+
+-- The workflow definition a run was started with (written once, read on resume).
+CREATE TABLE run_definitions (
+    run_id        TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    workflow_yaml TEXT NOT NULL
+);
 
 -- Append-only event log of every run; seq is 1-based and gap-free per run.
 CREATE TABLE events (

@@ -146,7 +146,9 @@ pub enum Claim {
 }
 
 /// Columns of `runs` read by [`run_from_row`].
-const RUN_COLUMNS: &str = "id, workflow_name, workflow_yaml, params, workspace, status, created_at, updated_at, last_seq, owner_pid";
+const RUN_COLUMNS: &str = "r.id, r.workflow_name, d.workflow_yaml, r.params, r.workspace, r.status, \
+     r.created_at, r.updated_at, r.last_seq, r.owner_pid \
+     FROM runs r JOIN run_definitions d ON d.run_id = r.id";
 
 fn run_from_row(row: &Row<'_>) -> Result<RunRecord> {
     const TABLE: &str = "runs";
@@ -222,21 +224,24 @@ impl Store {
         let tx = WriteTx::begin(&self.conn)?;
         tx.conn()
             .prepare_cached(
-                "INSERT INTO runs (id, workflow_name, workflow_yaml, params, workspace, status, \
+                "INSERT INTO runs (id, workflow_name, params, workspace, status, \
                  created_at, updated_at, last_seq, owner_pid) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0, NULL)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, NULL)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     run.id,
                     run.workflow_name,
-                    run.workflow_yaml,
                     params_json,
                     run.workspace,
                     RunStatus::Running.as_str(),
                     now
                 ])
             })
+            .ctx(&format!("creating run {}", run.id))?;
+        tx.conn()
+            .prepare_cached("INSERT INTO run_definitions (run_id, workflow_yaml) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![run.id, run.workflow_yaml]))
             .ctx(&format!("creating run {}", run.id))?;
         let last_seq = append_events(&tx, &run.id, 0, first, now)?;
         if last_seq != 0 {
@@ -278,14 +283,13 @@ impl Store {
 
     /// One run.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        let sql = format!("SELECT {RUN_COLUMNS} WHERE r.id = ?1");
         query_first(&self.conn, &sql, [run_id], "reading a run", run_from_row)
     }
 
     /// Runs, newest first, at most `limit`.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
-        let sql =
-            format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1");
+        let sql = format!("SELECT {RUN_COLUMNS} ORDER BY r.created_at DESC, r.id DESC LIMIT ?1");
         query_all(
             &self.conn,
             &sql,

@@ -175,8 +175,10 @@ fn corrupt_run_rows_are_errors() {
     store
         .conn
         .execute_batch(
-            "INSERT INTO runs VALUES ('bad-status', 'wf', '', '{}', '/', 'dancing', 0, 0, 0, NULL);
-             INSERT INTO runs VALUES ('bad-params', 'wf', '', '{', '/', 'running', 0, 0, 0, NULL);
+            "INSERT INTO runs VALUES ('bad-status', 'wf', '{}', '/', 'dancing', 0, 0, 0, NULL);
+             INSERT INTO run_definitions VALUES ('bad-status', '');
+             INSERT INTO runs VALUES ('bad-params', 'wf', '{', '/', 'running', 0, 0, 0, NULL);
+             INSERT INTO run_definitions VALUES ('bad-params', '');
              INSERT INTO events VALUES ('bad-params', 1, 'k', 'not json', 0);",
         )
         .unwrap();

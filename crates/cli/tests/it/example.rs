@@ -119,8 +119,14 @@ fn a_missing_agent_is_refused_before_the_run_is_created() {
 #[test]
 fn a_user_prompt_template_from_apiwright_toml_reaches_the_agent() {
     let sandbox = Sandbox::new();
-    sandbox.write("prompts/mine.md.j2", "ROLE={{ role.id }} TASK={{ task }} WRITES={% for w in writes %}{{ w.key }}{% endfor %}");
-    sandbox.write("apiwright.toml", "[prompts]\nstep_template = \"prompts/mine.md.j2\"\n");
+    sandbox.write(
+        "prompts/mine.md.j2",
+        "ROLE={{ role.id }} TASK={{ task }} WRITES={% for w in writes %}{{ w.key }}{% endfor %}",
+    );
+    sandbox.write(
+        "apiwright.toml",
+        "[prompts]\nstep_template = \"prompts/mine.md.j2\"\n",
+    );
     let workflow = sandbox.write(
         "echo.yaml",
         r#"name: echo
@@ -135,7 +141,20 @@ phases:
     steps: [{agent: echoer, task: "greet {who}", writes: [prompt]}]
 "#,
     );
-    sandbox.expect(&["run", workflow.to_str().unwrap(), "--param", "who=apiwright", "--out", "ws"], 0);
+    sandbox.expect(
+        &[
+            "run",
+            workflow.to_str().unwrap(),
+            "--param",
+            "who=apiwright",
+            "--out",
+            "ws",
+        ],
+        0,
+    );
     let prompt = sandbox.expect(&["memory", "retrieve", "--key", "echo/echoer/prompt"], 0);
-    assert_eq!(prompt.trim(), "ROLE=echoer TASK=greet apiwright WRITES=echo/echoer/prompt");
+    assert_eq!(
+        prompt.trim(),
+        "ROLE=echoer TASK=greet apiwright WRITES=echo/echoer/prompt"
+    );
 }

@@ -324,3 +324,39 @@ async fn a_second_process_cannot_drive_a_run_that_is_being_driven() {
     assert!(matches!(busy, Err(EngineError::Busy { pid, .. }) if pid == i64::from(parent)));
     assert!(recorder.requests.lock().unwrap().is_empty());
 }
+
+struct Panicker;
+
+impl Agent for Panicker {
+    fn provider(&self) -> &str {
+        "panicker"
+    }
+
+    async fn run(&self, _request: StepRequest) -> Result<StepOutput, AgentError> {
+        panic!("agent bug");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_agent_fails_its_step_not_the_process() {
+    let mut h = harness();
+    let yaml = r#"
+name: panics
+description: an agent with a bug
+memory_pattern: "p/{agent}/{deliverable}"
+agents: [{id: a, description: a}]
+phases:
+  - id: one
+    title: One
+    steps: [{id: buggy, agent: a, task: x, writes: [out]}]
+"#;
+    h.engine
+        .start("run-1", request(&h, yaml, &[], &[]))
+        .unwrap();
+    let agents = BTreeMap::from([("a".to_string(), AnyAgent::new(Panicker))]);
+    let outcome = run(&mut h, "run-1", &agents).await;
+    assert!(
+        matches!(&outcome, DriveOutcome::Failed { reason } if reason.contains("agent panicked: agent bug")),
+        "{outcome:?}"
+    );
+}

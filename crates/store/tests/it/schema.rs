@@ -43,6 +43,7 @@ fn migrations_are_idempotent_on_reopen() {
             "table hooks",
             "table memory",
             "table memory_history",
+            "table run_definitions",
             "table runs",
         ]
     );
