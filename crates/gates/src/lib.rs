@@ -1,5 +1,6 @@
 //! Gate evaluation: the checks that stand between phases, each returning an outcome with the
-//! evidence it is based on. `command` runs a program in the run's workspace, `memory` checks
+//! evidence it is based on. `command` runs a program in the run's workspace, `tests` runs a
+//! test suite and reads its pass/fail counts, `memory` checks
 //! deliverables exist, `score` reads a number from a deliverable and compares it with bounds.
 //! Approval gates are decided by a person; the engine owns them.
 //!
@@ -10,6 +11,8 @@
 mod command;
 mod memory;
 mod score;
+mod shell;
+mod tests_gate;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use apiwright_workflow::GateCheck;
 use apiwright_workflow::template::Vars;
 
 pub use command::DEFAULT_TIMEOUT;
+pub use tests_gate::TestCounts;
 
 /// Whether a gate passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -72,7 +76,7 @@ pub enum GateError {
     #[error("gate `{0}` is an approval gate: the engine asks a person")]
     NeedsPerson(String),
     /// The gate sets no check or several.
-    #[error("gate `{0}` must set exactly one of command, memory, score, approval")]
+    #[error("gate `{0}` must set exactly one of command, tests, memory, score, approval")]
     Malformed(String),
 }
 
@@ -81,6 +85,7 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
     let started = std::time::Instant::now();
     let (outcome, summary, evidence) = match gate.check() {
         Some(GateCheck::Command(check)) => command::evaluate(check, context).await?,
+        Some(GateCheck::Tests(check)) => tests_gate::evaluate(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),

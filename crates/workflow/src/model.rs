@@ -226,7 +226,8 @@ impl Step {
     }
 }
 
-/// A check that must pass. Exactly one of `command`, `memory`, `score`, `approval` is set.
+/// A check that must pass. Exactly one of `command`, `tests`, `memory`, `score`, `approval`
+/// is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -241,6 +242,9 @@ pub struct Gate {
     /// Run a command in the workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandCheck>,
+    /// Run tests and read their results from the runner's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestsCheck>,
     /// Require memory keys or patterns to exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryCheck>,
@@ -257,6 +261,8 @@ pub struct Gate {
 pub enum GateCheck<'a> {
     /// See [`CommandCheck`].
     Command(&'a CommandCheck),
+    /// See [`TestsCheck`].
+    Tests(&'a TestsCheck),
     /// See [`MemoryCheck`].
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
@@ -271,6 +277,7 @@ impl Gate {
     pub fn check(&self) -> Option<GateCheck<'_>> {
         let mut checks = [
             self.command.as_ref().map(GateCheck::Command),
+            self.tests.as_ref().map(GateCheck::Tests),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
@@ -288,6 +295,7 @@ impl Gate {
     pub fn kind_name(&self) -> &'static str {
         match self.check() {
             Some(GateCheck::Command(_)) => "command",
+            Some(GateCheck::Tests(_)) => "tests",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",
@@ -309,6 +317,37 @@ pub struct CommandCheck {
     /// (non-zero, for example tests that must fail in the red stage).
     #[serde(default)]
     pub expect: Expect,
+}
+
+/// Run a test suite and judge it by the results the runner prints (libtest's
+/// `test result: …` lines, or nextest's summary), not by its exit code alone: a build error is
+/// never mistaken for failing tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestsCheck {
+    /// Shell command running the tests, e.g. `cargo test --test {item_slug}`.
+    pub run: String,
+    /// Time limit in seconds (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// `pass` (default): tests ran, none failed, at least `min_tests` passed.
+    /// `fail` (the TDD red check): tests compiled and ran, and at least one failed.
+    #[serde(default)]
+    pub expect: TestsExpect,
+    /// Fewest passing tests a `pass` requires (default 1: an empty suite proves nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tests: Option<u32>,
+}
+
+/// What a tests gate requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestsExpect {
+    /// Every test passes.
+    #[default]
+    Pass,
+    /// The tests run and at least one fails.
+    Fail,
 }
 
 /// The exit a command gate requires.

@@ -370,6 +370,7 @@ impl Checker<'_> {
             let gate_at = at.key("gates").index(index);
             let set: Vec<&str> = [
                 ("command", gate.command.is_some()),
+                ("tests", gate.tests.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
@@ -386,7 +387,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `memory`, `score`, `approval` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `memory`, `score`, `approval` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );
@@ -396,6 +397,14 @@ impl Checker<'_> {
             {
                 self.report(
                     gate_at.key("command").key("timeout_secs"),
+                    "expected a timeout of at least 1 second, found 0",
+                );
+            }
+            if let Some(tests) = &gate.tests
+                && tests.timeout_secs == Some(0)
+            {
+                self.report(
+                    gate_at.key("tests").key("timeout_secs"),
                     "expected a timeout of at least 1 second, found 0",
                 );
             }

@@ -242,6 +242,14 @@ pub fn render_show(workflow: &Workflow) -> String {
                         apiwright_workflow::Expect::Failure => " must fail",
                     }
                 ),
+                Some(GateCheck::Tests(check)) => format!(
+                    "tests `{}` must {}",
+                    check.run,
+                    match check.expect {
+                        apiwright_workflow::TestsExpect::Pass => "pass",
+                        apiwright_workflow::TestsExpect::Fail => "fail (red)",
+                    }
+                ),
                 Some(GateCheck::Memory(check)) => format!("memory {}", check.keys.join(", ")),
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",

@@ -22,6 +22,8 @@ use apiwright_workflow::Expect;
 use apiwright_workflow::Gate;
 use apiwright_workflow::MemoryCheck;
 use apiwright_workflow::ScoreCheck;
+use apiwright_workflow::TestsCheck;
+use apiwright_workflow::TestsExpect;
 use apiwright_workflow::template::Vars;
 
 fn gate(id: &str) -> Gate {
@@ -30,6 +32,7 @@ fn gate(id: &str) -> Gate {
         criterion: String::new(),
         stage: None,
         command: None,
+        tests: None,
         memory: None,
         score: None,
         approval: None,
@@ -288,4 +291,80 @@ async fn approval_and_malformed_gates_are_not_evaluated_here() {
         fixture.check(&empty).await,
         Err(GateError::Malformed(_))
     ));
+}
+
+/// A one-file crate whose test body is `body`, checked with a real `cargo test`.
+fn tiny_crate(fixture: &Fixture, body: &str) {
+    let root = fixture.dir.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        format!("pub fn answer() -> i32 {{ 42 }}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn it() {{ {body} }}\n    #[test]\n    fn other() {{ assert_eq!(super::answer(), 42); }}\n}}\n"),
+    )
+    .unwrap();
+}
+
+fn tests_gate(expect: TestsExpect) -> Gate {
+    Gate {
+        tests: Some(TestsCheck {
+            run: "cargo test --offline --quiet".into(),
+            timeout_secs: Some(300),
+            expect,
+            min_tests: None,
+        }),
+        ..gate("tests")
+    }
+}
+
+async fn check_tests(fixture: &Fixture, expect: TestsExpect) -> GateReport {
+    let target = fixture.dir.path().join("target");
+    let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
+    let context = GateContext {
+        workspace: fixture.dir.path(),
+        store: &fixture.store,
+        vars: &fixture.vars,
+        default_timeout: Duration::from_secs(300),
+        env: &env,
+    };
+    evaluate(&tests_gate(expect), &context).await.unwrap()
+}
+
+#[tokio::test]
+async fn tests_gate_reads_real_cargo_test_counts() {
+    let fixture = Fixture::new();
+    tiny_crate(&fixture, "assert_eq!(super::answer(), 42);");
+    let green = check_tests(&fixture, TestsExpect::Pass).await;
+    assert_eq!(green.outcome, GateOutcome::Passed, "{}", green.summary);
+    assert_eq!(green.evidence["passed"], 2);
+    assert_eq!(green.evidence["failed"], 0);
+    let red = check_tests(&fixture, TestsExpect::Fail).await;
+    assert_eq!(red.outcome, GateOutcome::Failed, "passing tests fail the red check");
+    assert_eq!(red.summary, "expected failing tests before the implementation, found 2 passed, 0 failed, 0 ignored");
+}
+
+#[tokio::test]
+async fn a_failing_test_is_red_and_not_green() {
+    let fixture = Fixture::new();
+    tiny_crate(&fixture, "assert_eq!(super::answer(), 41);");
+    let red = check_tests(&fixture, TestsExpect::Fail).await;
+    assert_eq!(red.outcome, GateOutcome::Passed, "{}", red.summary);
+    assert_eq!(red.evidence["failed"], 1);
+    assert_eq!(red.evidence["passed"], 1);
+    let green = check_tests(&fixture, TestsExpect::Pass).await;
+    assert_eq!(green.outcome, GateOutcome::Failed);
+}
+
+#[tokio::test]
+async fn a_build_error_is_never_a_red_test() {
+    let fixture = Fixture::new();
+    tiny_crate(&fixture, "let x: i32 = \"not a number\"; assert_eq!(x, 1);");
+    let red = check_tests(&fixture, TestsExpect::Fail).await;
+    assert_eq!(red.outcome, GateOutcome::Failed, "a suite that does not compile proves nothing");
+    assert_eq!(red.evidence["build_failed"], true);
+    assert!(red.summary.starts_with("expected test results, found none"), "{}", red.summary);
 }

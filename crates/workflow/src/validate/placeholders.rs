@@ -83,6 +83,9 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
         if let Some(command) = &gate.command {
             templates.push((gate_at.key("command").key("run"), &command.run));
         }
+        if let Some(tests) = &gate.tests {
+            templates.push((gate_at.key("tests").key("run"), &tests.run));
+        }
         if let Some(memory) = &gate.memory {
             let keys = gate_at.key("memory").key("keys");
             let indexed = memory.keys.iter().enumerate();
