@@ -30,6 +30,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
         siblings: vec![],
         handoffs: vec![],
         feedback: vec![],
+        gates: vec![],
         writes: writes
             .iter()
             .map(|name| WriteTarget {

@@ -19,6 +19,7 @@ pub use prompt::PromptRenderer;
 pub use request::AgentError;
 pub use request::ContextEntry;
 pub use request::EscalationRequest;
+pub use request::GateRecord;
 pub use request::Handoff;
 pub use request::StepOutput;
 pub use request::StepRequest;

@@ -45,6 +45,7 @@ fn request() -> StepRequest {
             decisions: vec!["Use PostgreSQL".into()],
         }],
         feedback: vec![],
+        gates: vec![],
         writes: vec![WriteTarget {
             name: "api-contract".into(),
             key: "develop-backend/t1/phase-1/orchestrate-synthesis/api-contract".into(),

@@ -30,6 +30,26 @@ pub struct Handoff {
     pub decisions: Vec<String>,
 }
 
+/// The outcome of a gate earlier in the run, as recorded (for agents that judge evidence,
+/// such as a production validator).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GateRecord {
+    /// Phase id.
+    pub phase: String,
+    /// Round (`phase#visit/...`).
+    pub round: String,
+    /// Gate id.
+    pub gate: String,
+    /// Gate kind.
+    pub kind: String,
+    /// `passed`, `failed`, `not_run`, `approved` or `rejected`.
+    pub outcome: String,
+    /// One line.
+    pub summary: String,
+    /// Evidence as recorded.
+    pub evidence: serde_json::Value,
+}
+
 /// One deliverable the step must produce.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WriteTarget {
@@ -74,6 +94,8 @@ pub struct StepRequest {
     pub handoffs: Vec<Handoff>,
     /// Why the previous round failed (gate evidence, rejection reasons), for loops.
     pub feedback: Vec<String>,
+    /// Every gate outcome recorded in the run so far, oldest first.
+    pub gates: Vec<GateRecord>,
     /// Deliverables to produce.
     pub writes: Vec<WriteTarget>,
     /// The run's workspace directory (the agent's working directory).

@@ -136,6 +136,7 @@ impl Progress {
                 let mark = match outcome {
                     GateOutcome::Passed => "✓",
                     GateOutcome::Failed => "✗",
+                    GateOutcome::NotRun => "○",
                 };
                 self.line(&format!("  {mark} gate {gate}: {summary}"));
             }

@@ -132,6 +132,7 @@ struct StepSlot {
 enum GateState {
     Pending,
     Passed,
+    NotRun,
     Failed(String),
     Requested,
     Approved,
@@ -194,6 +195,7 @@ pub struct Machine {
     loops: BTreeMap<String, u32>,
     escalations: u32,
     handoffs: Vec<Handoff>,
+    gate_log: Vec<apiwright_agents::GateRecord>,
     /// Set when an escalation was rejected: the run fails next.
     rejected: Option<String>,
 }
@@ -213,6 +215,7 @@ impl Machine {
             loops: BTreeMap::new(),
             escalations: 0,
             handoffs: Vec::new(),
+            gate_log: Vec::new(),
             rejected: None,
         }
     }
@@ -266,6 +269,11 @@ impl Machine {
     /// Summaries of every finished step, oldest first.
     pub fn handoffs(&self) -> &[Handoff] {
         &self.handoffs
+    }
+
+    /// Every gate outcome recorded so far, oldest first.
+    pub fn gate_log(&self) -> &[apiwright_agents::GateRecord] {
+        &self.gate_log
     }
 
     /// Feedback of the current round (why the previous one failed).
@@ -456,14 +464,33 @@ impl Machine {
             Event::GateEvaluated {
                 round,
                 gate,
+                gate_kind,
                 outcome,
                 summary,
+                evidence,
                 ..
             } => {
+                self.gate_log.push(apiwright_agents::GateRecord {
+                    phase: round.phase.clone(),
+                    round: round.to_string(),
+                    gate: gate.clone(),
+                    kind: gate_kind.clone(),
+                    outcome: match outcome {
+                        GateOutcome::Passed => "passed",
+                        GateOutcome::Failed => "failed",
+                        GateOutcome::NotRun => "not_run",
+                    }
+                    .to_string(),
+                    summary: summary.clone(),
+                    evidence: evidence.clone(),
+                });
                 let slot = gate_slot(self.round_mut(round)?, gate)?;
                 slot.state = match outcome {
                     GateOutcome::Passed => GateState::Passed,
                     GateOutcome::Failed => GateState::Failed(summary.clone()),
+                    // Not run is recorded (and blocks GO downstream) but does not fail the
+                    // round: the phase's other evidence still counts.
+                    GateOutcome::NotRun => GateState::NotRun,
                 };
             }
             Event::ApprovalRequested {
@@ -486,6 +513,15 @@ impl Machine {
                 by,
                 reason,
             } => {
+                self.gate_log.push(apiwright_agents::GateRecord {
+                    phase: round.phase.clone(),
+                    round: round.to_string(),
+                    gate: gate.clone(),
+                    kind: "approval".into(),
+                    outcome: if *approved { "approved" } else { "rejected" }.into(),
+                    summary: format!("by {by}"),
+                    evidence: serde_json::json!({ "by": by, "reason": reason }),
+                });
                 let slot = gate_slot(self.round_mut(round)?, gate)?;
                 slot.state = if *approved {
                     GateState::Approved
@@ -736,7 +772,7 @@ impl Machine {
         }
         for slot in round.gates.iter().filter(|slot| slot.approval) {
             match &slot.state {
-                GateState::Approved | GateState::Passed => continue,
+                GateState::Approved | GateState::Passed | GateState::NotRun => continue,
                 GateState::Rejected(reason) | GateState::Failed(reason) => {
                     return Decision::Emit(self.round_failed(phase, round, vec![reason.clone()]));
                 }

@@ -666,3 +666,32 @@ phases:
         matches!(&events[0], Event::PhaseFailed { reason, .. } if reason == "step `a` failed: timeout again")
     );
 }
+
+#[test]
+fn a_gate_that_was_not_run_does_not_fail_the_phase_but_is_recorded() {
+    let wf = workflow(&format!(
+        "{HEADER}
+phases:
+  - id: validate
+    title: Validate
+    steps: [{{agent: a, task: x}}]
+    gates:
+      - {{id: e2e, command: {{run: 'true'}}}}
+      - {{id: load, planned: {{kind: load, description: 1000 rps}}}}
+"
+    ));
+    let mut machine = started(&wf, false);
+    let world = World {
+        gate: Box::new(|gate, _| if gate == "load" { GateOutcome::NotRun } else { GateOutcome::Passed }),
+        approve: None,
+        items: vec![],
+    };
+    simulate(&mut machine, &world, 50);
+    assert_eq!(machine.status(), &RunPhase::Completed);
+    let outcomes: Vec<(&str, &str)> = machine
+        .gate_log()
+        .iter()
+        .map(|record| (record.gate.as_str(), record.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, vec![("e2e", "passed"), ("load", "not_run")]);
+}

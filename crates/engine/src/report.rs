@@ -387,6 +387,7 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 gate.status = match outcome {
                     GateOutcome::Passed => GateStatus::Passed,
                     GateOutcome::Failed => GateStatus::Failed,
+                    GateOutcome::NotRun => GateStatus::NotRun,
                 };
                 gate.summary = summary.clone();
                 gate.evidence = evidence.clone();

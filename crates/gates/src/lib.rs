@@ -33,6 +33,9 @@ pub enum GateOutcome {
     Passed,
     /// The check did not hold.
     Failed,
+    /// The check could not be performed by this version (a planned gate): neither passed nor
+    /// failed, and a blocker for GO.
+    NotRun,
 }
 
 /// The outcome of one gate with its evidence.
@@ -76,7 +79,7 @@ pub enum GateError {
     #[error("gate `{0}` is an approval gate: the engine asks a person")]
     NeedsPerson(String),
     /// The gate sets no check or several.
-    #[error("gate `{0}` must set exactly one of command, tests, memory, score, approval")]
+    #[error("gate `{0}` must set exactly one of command, tests, memory, score, approval, planned")]
     Malformed(String),
 }
 
@@ -89,6 +92,14 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),
+        Some(GateCheck::Planned(check)) => (
+            GateOutcome::NotRun,
+            format!(
+                "not run: {} checks are not part of this version of apiwright",
+                check.kind
+            ),
+            serde_json::json!({ "planned": check.kind, "description": check.description }),
+        ),
         None => return Err(GateError::Malformed(gate.id.clone())),
     };
     Ok(GateReport {

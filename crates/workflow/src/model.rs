@@ -226,8 +226,8 @@ impl Step {
     }
 }
 
-/// A check that must pass. Exactly one of `command`, `tests`, `memory`, `score`, `approval`
-/// is set.
+/// A check that must pass. Exactly one of `command`, `tests`, `memory`, `score`, `approval`,
+/// `planned` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -254,6 +254,10 @@ pub struct Gate {
     /// Require a human decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalCheck>,
+    /// A check this version of apiwright cannot perform yet: always reported as not run, and a
+    /// blocker for a GO decision — never as passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<PlannedCheck>,
 }
 
 /// The kind of check a gate performs, borrowed from the gate.
@@ -269,6 +273,8 @@ pub enum GateCheck<'a> {
     Score(&'a ScoreCheck),
     /// See [`ApprovalCheck`].
     Approval(&'a ApprovalCheck),
+    /// See [`PlannedCheck`].
+    Planned(&'a PlannedCheck),
 }
 
 impl Gate {
@@ -281,6 +287,7 @@ impl Gate {
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
+            self.planned.as_ref().map(GateCheck::Planned),
         ]
         .into_iter()
         .flatten();
@@ -299,6 +306,7 @@ impl Gate {
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",
+            Some(GateCheck::Planned(_)) => "planned",
             None => "invalid",
         }
     }
@@ -384,6 +392,17 @@ pub struct ScoreCheck {
     /// Highest passing value (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+}
+
+/// Evidence the SOP asks for that this version cannot produce yet (for example load or
+/// security testing): the gate is recorded as not run and blocks GO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedCheck {
+    /// What kind of evidence, e.g. `load`, `security`, `contract`, `deploy`, `coverage`.
+    pub kind: String,
+    /// What the check will verify.
+    pub description: String,
 }
 
 /// Pause the run until a person approves or rejects.

@@ -374,6 +374,7 @@ impl Checker<'_> {
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
+                ("planned", gate.planned.is_some()),
             ]
             .into_iter()
             .filter_map(|(name, present)| present.then_some(name))
@@ -387,7 +388,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `memory`, `score`, `approval` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );

@@ -263,6 +263,9 @@ pub fn render_show(workflow: &Workflow) -> String {
                     check.max.map(|m| format!(" ≤ {m}")).unwrap_or_default()
                 ),
                 Some(GateCheck::Approval(check)) => format!("approval: {}", check.prompt),
+                Some(GateCheck::Planned(check)) => {
+                    format!("planned {} (not run in this version): {}", check.kind, check.description)
+                }
                 None => "invalid".into(),
             };
             let _ = writeln!(out, "  gate {stage}{}: {check}", gate.id);

@@ -36,6 +36,7 @@ fn gate(id: &str) -> Gate {
         memory: None,
         score: None,
         approval: None,
+        planned: None,
     }
 }
 
@@ -367,4 +368,19 @@ async fn a_build_error_is_never_a_red_test() {
     assert_eq!(red.outcome, GateOutcome::Failed, "a suite that does not compile proves nothing");
     assert_eq!(red.evidence["build_failed"], true);
     assert!(red.summary.starts_with("expected test results, found none"), "{}", red.summary);
+}
+
+#[tokio::test]
+async fn a_planned_gate_is_never_passed() {
+    let fixture = Fixture::new();
+    let planned = Gate {
+        planned: Some(apiwright_workflow::PlannedCheck {
+            kind: "load".into(),
+            description: "1000 req/s at p95 < 200 ms".into(),
+        }),
+        ..gate("load")
+    };
+    let report = fixture.check(&planned).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::NotRun);
+    assert_eq!(report.summary, "not run: load checks are not part of this version of apiwright");
 }
