@@ -64,6 +64,9 @@ impl Agent for CommandAgent {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
+        for (name, value) in &request.env {
+            command.env(name, value);
+        }
         for (name, value) in step_environment(&request) {
             command.env(name, value);
         }

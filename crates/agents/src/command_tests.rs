@@ -44,6 +44,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
         prompt: "PROMPT-BODY".into(),
         timeout,
         attempt: 1,
+        env: vec![],
     }
 }
 

@@ -56,6 +56,7 @@ fn request() -> StepRequest {
         prompt: String::new(),
         timeout: Duration::from_secs(60),
         attempt: 1,
+        env: vec![],
     }
 }
 

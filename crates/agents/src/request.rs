@@ -108,6 +108,8 @@ pub struct StepRequest {
     pub prompt: String,
     /// Wall-clock limit.
     pub timeout: Duration,
+    /// Environment every agent process of the run gets (e.g. a shared `CARGO_TARGET_DIR`).
+    pub env: Vec<(String, String)>,
     /// Attempt number, 1-based (a resumed or retried step has a higher one).
     pub attempt: u32,
 }

@@ -256,6 +256,7 @@ fn run_variant(
             prompts: PromptRenderer::builtin().context("loading the built-in prompt")?,
             default_step_timeout: Duration::from_secs(600),
             default_gate_timeout: Duration::from_secs(600),
+            env: Vec::new(),
         },
     );
     let run_id = apiwright_engine::new_run_id();

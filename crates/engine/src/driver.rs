@@ -65,6 +65,8 @@ pub struct EngineConfig {
     pub default_step_timeout: Duration,
     /// Limit of a command gate that sets no `timeout_secs`.
     pub default_gate_timeout: Duration,
+    /// Environment given to every agent and command gate of a run (e.g. `CARGO_TARGET_DIR`).
+    pub env: Vec<(String, String)>,
 }
 
 /// How a call to [`Engine::drive`] ended.
@@ -596,6 +598,7 @@ impl Engine {
                 .timeout_secs
                 .map_or(self.config.default_step_timeout, Duration::from_secs),
             attempt: task.attempt,
+            env: self.config.env.clone(),
         };
         request.prompt = self
             .config
@@ -689,7 +692,8 @@ impl Engine {
             };
         };
         let vars = round_vars(&workflow, &active.base_vars, round, active.machine.items());
-        let mut env = vec![("APIWRIGHT_RUN_ID".to_string(), active.run_id.clone())];
+        let mut env = self.config.env.clone();
+        env.push(("APIWRIGHT_RUN_ID".to_string(), active.run_id.clone()));
         if let Some(dir) = &active.workflow_dir {
             env.push((
                 "APIWRIGHT_WORKFLOW_DIR".to_string(),

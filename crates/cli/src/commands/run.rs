@@ -120,8 +120,26 @@ pub fn build_engine(context: &Context) -> anyhow::Result<Engine> {
             prompts,
             default_step_timeout: Duration::from_secs(600),
             default_gate_timeout: apiwright_gates::DEFAULT_TIMEOUT,
+            env: vec![("CARGO_TARGET_DIR".to_string(), shared_target_dir(context))],
         },
     ))
+}
+
+/// One cargo target directory for every generated project next to the state database, so a
+/// second run does not rebuild the world (`APIWRIGHT_TARGET_DIR` overrides it).
+fn shared_target_dir(context: &Context) -> String {
+    if let Ok(dir) = std::env::var("APIWRIGHT_TARGET_DIR")
+        && !dir.is_empty()
+    {
+        return dir;
+    }
+    let state_dir = context
+        .db_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let state_dir = state_dir.canonicalize().unwrap_or(state_dir);
+    state_dir.join("cargo-target").display().to_string()
 }
 
 /// Chooses a provider for every role a workflow's steps use.

@@ -90,6 +90,7 @@ fn harness() -> Harness {
             prompts: PromptRenderer::builtin().unwrap(),
             default_step_timeout: Duration::from_secs(30),
             default_gate_timeout: Duration::from_secs(30),
+            env: Vec::new(),
         },
     );
     let workspace = dir.path().join("ws");
