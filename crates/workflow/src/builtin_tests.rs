@@ -724,30 +724,26 @@ fn api_development_tdd_cycles_red_green_refactor_per_endpoint() {
     );
     let red = gate(tdd, "red-fails");
     assert_eq!(red.stage, Some(TddStage::Red));
-    assert_eq!(
-        red.command,
-        Some(CommandCheck {
-            run: "sh ci.sh test-item {item_slug}".to_string(),
-            timeout_secs: None,
-            expect: Expect::Failure,
-        })
-    );
+    let red_tests = red.tests.as_ref().expect("the red check is a tests gate");
+    assert_eq!(red_tests.run, "cargo test --test {item_slug}");
+    assert_eq!(red_tests.expect, crate::TestsExpect::Fail);
     let green = gate(tdd, "green-passes");
     assert_eq!(green.stage, Some(TddStage::Green));
-    assert_eq!(green.command, command("sh ci.sh test-item {item_slug}"));
-    let refactor: Vec<&str> = tdd
+    assert_eq!(green.tests.as_ref().map(|t| (t.run.as_str(), t.expect)), Some(("cargo test --test {item_slug}", crate::TestsExpect::Pass)));
+    let refactor: Vec<(&str, &str)> = tdd
         .gates
         .iter()
         .filter(|gate| gate.stage == Some(TddStage::Refactor))
-        .filter_map(|gate| gate.command.as_ref().map(|check| check.run.as_str()))
+        .map(|gate| (gate.id.as_str(), gate.kind_name()))
         .collect();
     assert_eq!(
         refactor,
         [
-            "sh ci.sh test-item {item_slug}",
-            "sh ci.sh test",
-            "sh ci.sh lint",
-            "sh ci.sh coverage {coverage_target}"
+            ("refactor-passes", "tests"),
+            ("review-approved", "score"),
+            ("all-tests", "tests"),
+            ("lint", "command"),
+            ("coverage", "planned"),
         ]
     );
     assert_eq!(workflow.parameters["coverage_target"].default, "90");
@@ -757,9 +753,20 @@ fn api_development_tdd_cycles_red_green_refactor_per_endpoint() {
 fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness() {
     let workflow = builtin("api-development");
     let testing = phase(&workflow, "testing-documentation");
+    let kinds: Vec<(&str, &str)> = testing
+        .gates
+        .iter()
+        .map(|gate| (gate.id.as_str(), gate.kind_name()))
+        .collect();
     assert_eq!(
-        commands(testing),
-        ["sh ci.sh e2e", "sh ci.sh security", "sh ci.sh load"]
+        kinds,
+        [
+            ("e2e", "tests"),
+            ("contract", "planned"),
+            ("security", "planned"),
+            ("performance", "planned"),
+            ("docs-and-runbook", "memory"),
+        ]
     );
     assert_eq!(testing.steps.len(), 5);
     assert_eq!(
@@ -781,8 +788,8 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
             max: None,
         })
     );
-    assert!(commands(deployment).contains(&"sh ci.sh deploy"));
-    assert!(matches!(deployment.on_fail, OnFail::Escalate(_)));
+    assert_eq!(gate(deployment, "deploy").kind_name(), "planned");
+    assert_eq!(deployment.on_fail, OnFail::Abort, "a NO-GO ends the run");
     let writes: Vec<&str> = deployment
         .steps
         .iter()

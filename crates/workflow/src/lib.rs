@@ -9,7 +9,10 @@
 pub mod builtin;
 mod loader;
 pub mod model;
-mod span_index;
+/// The span index lives in `apiwright-yaml`, shared with the spec format.
+mod span_index {
+    pub(crate) use apiwright_yaml::span_index::Path;
+}
 pub mod template;
 mod validate;
 

@@ -3,41 +3,13 @@
 //!
 //! Shape errors stop at the first problem (the deserializer cannot go on); semantic errors are
 //! all collected, positioned through the span index and sorted by position, so one run of
-//! `apiwright workflow validate` shows everything to fix.
+//! `apiwright workflow validate` shows everything to fix. The positioning and the wording of
+//! shape errors are shared with the other formats (crate `apiwright-yaml`).
 
-use std::collections::HashSet;
-use std::fmt;
-
-use serde_saphyr::MessageFormatter;
+pub use apiwright_yaml::Diagnostic;
 
 use crate::model::Workflow;
-use crate::span_index::NodeKind;
-use crate::span_index::Position;
-use crate::span_index::SpanIndex;
 use crate::validate;
-
-/// One problem in a workflow file, with its position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Diagnostic {
-    /// File name (or `builtin:NAME`) the text came from.
-    pub source: String,
-    /// 1-based line.
-    pub line: u64,
-    /// 1-based column.
-    pub column: u64,
-    /// What was expected and what was found.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.source, self.line, self.column, self.message
-        )
-    }
-}
 
 /// A workflow file that could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,16 +18,8 @@ pub enum LoadError {
     #[error("{0}")]
     Parse(Diagnostic),
     /// The workflow is well-formed but inconsistent; every problem found is listed.
-    #[error("{}", join(.0))]
+    #[error("{}", apiwright_yaml::join(.0))]
     Invalid(Vec<Diagnostic>),
-}
-
-fn join(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .map(Diagnostic::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 impl LoadError {
@@ -70,171 +34,21 @@ impl LoadError {
 
 /// Parses and validates a workflow; `source` names the text in diagnostics.
 pub fn load_str(source: &str, text: &str) -> Result<Workflow, LoadError> {
-    let workflow = serde_saphyr::from_str::<Workflow>(text)
-        .map_err(|error| LoadError::Parse(shape_error(source, text, &error)))?;
+    let workflow = serde_saphyr::from_str::<Workflow>(text).map_err(|error| {
+        LoadError::Parse(apiwright_yaml::shape_error(
+            source, text, &error, "workflow",
+        ))
+    })?;
     let issues = validate::validate(&workflow);
     if issues.is_empty() {
         return Ok(workflow);
     }
-    let index = SpanIndex::build(text);
-    let mut diagnostics: Vec<Diagnostic> = issues
-        .into_iter()
-        .map(|issue| {
-            let key = issue.on_key.then(|| index.get(&issue.path)).flatten();
-            let position = key
-                .and_then(|entry| entry.key)
-                .unwrap_or_else(|| index.locate(&issue.path));
-            diagnostic(source, position, issue.message)
-        })
-        .collect();
-    // Stable: issues at the same position keep the validator's order.
-    diagnostics.sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
-    // Text reused through an alias is checked once per use but needs fixing once.
-    let mut seen = HashSet::new();
-    diagnostics.retain(|diagnostic| seen.insert(diagnostic.clone()));
-    Err(LoadError::Invalid(diagnostics))
-}
-
-fn diagnostic(source: &str, position: Position, message: String) -> Diagnostic {
-    Diagnostic {
-        source: source.to_string(),
-        line: position.line,
-        column: position.column,
-        // A diagnostic is one line, whatever a dependency's message contains.
-        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-/// Rewrites a deserializer error into the house format, without serde-saphyr's own location
-/// suffix and source snippet (the diagnostic carries the position).
-fn shape_error(source: &str, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    use serde_saphyr::Error;
-
-    let mut error = error;
-    // Report the original error: the snippet wrapper only adds text, and for an alias the
-    // inner error points at the anchored text, which is what has to change.
-    while let Error::WithSnippet { error: inner, .. } | Error::AliasError { error: inner, .. } =
-        error
-    {
-        error = inner;
-    }
-    let mut position = error
-        .location()
-        .filter(|location| location.line() > 0)
-        .map_or(Position::START, |location| Position {
-            line: location.line(),
-            column: location.column().max(1),
-        });
-    let index = SpanIndex::build(text);
-    let found = index
-        .node_at(position)
-        .map_or_else(|| "something else".to_string(), NodeKind::to_string);
-    let message = match error {
-        Error::SerdeUnknownField {
-            field, expected, ..
-        } if expected.is_empty() => {
-            format!("expected no fields, found unknown field `{field}`")
-        }
-        Error::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            format!(
-                "expected one of {}, found unknown field `{field}`",
-                list(expected)
-            )
-        }
-        Error::SerdeUnknownVariant {
-            variant, expected, ..
-        } => format!(
-            "expected one of {}, found unknown variant `{variant}`",
-            list(expected)
-        ),
-        Error::SerdeMissingField { field, .. } => {
-            // serde-saphyr points at the mapping's last key; its start names the object.
-            position = index.mapping_around(position).unwrap_or(position);
-            format!("expected field `{field}`, found a mapping without it")
-        }
-        Error::SerdeInvalidType {
-            unexpected,
-            expected,
-            ..
-        }
-        | Error::SerdeInvalidValue {
-            unexpected,
-            expected,
-            ..
-        } => format!("expected {expected}, found {unexpected}"),
-        Error::SerdeInvalidLength { len, expected, .. } => {
-            format!("expected {expected}, found {len} elements")
-        }
-        Error::Unexpected { expected, .. } => {
-            format!("expected {}, found {found}", describe_expected(expected))
-        }
-        Error::InvalidScalar { ty, .. } => format!("expected {}, found {found}", describe_type(ty)),
-        Error::InvalidBooleanStrict { .. } => format!("expected `true` or `false`, found {found}"),
-        Error::NullIntoString { .. } => format!("expected a string, found {found}"),
-        Error::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("expected unique keys, found duplicate key `{key}`")
-        }
-        Error::DuplicateMappingKey { key: None, .. } => {
-            "expected unique keys, found a duplicate key".to_string()
-        }
-        Error::Eof { .. } if text.trim().is_empty() => {
-            "expected a workflow mapping, found an empty document".to_string()
-        }
-        Error::Eof { .. } => "expected the rest of the document, found end of input".to_string(),
-        Error::MultipleDocuments { .. } => {
-            "expected a single YAML document, found a second one".to_string()
-        }
-        Error::UnknownAnchor { .. } => {
-            "expected an alias of a defined anchor, found an unknown anchor".to_string()
-        }
-        Error::ExpectedMappingEndAfterEnumVariantValue { .. } => {
-            "expected a single key naming the variant, found more keys".to_string()
-        }
-        Error::ExternalMessage { msg, .. } => {
-            format!("expected valid YAML, found a syntax error ({msg})")
-        }
-        other => format!(
-            "expected a valid workflow, found {}",
-            serde_saphyr::DefaultMessageFormatter.format_message(other)
-        ),
-    };
-    diagnostic(source, position, message)
-}
-
-fn list(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// serde-saphyr's internal names of the node it wanted, in words.
-fn describe_expected(expected: &str) -> String {
-    match expected {
-        "sequence start" => "a sequence",
-        "mapping start" | "empty mapping start" => "a mapping",
-        "string scalar" | "str expected" | "missing string" => "a string",
-        "scalar" | "value" => "a scalar value",
-        "bool expected" | "missing bool" => "`true` or `false`",
-        other => return other.to_string(),
-    }
-    .to_string()
-}
-
-/// serde-saphyr's names of scalar types (`u32`, `floating point`), in words.
-fn describe_type(ty: &str) -> String {
-    let digits = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
-    match ty {
-        _ if ty.strip_prefix('u').is_some_and(digits) || ty == "usize" => {
-            "a non-negative integer".to_string()
-        }
-        _ if ty.strip_prefix('i').is_some_and(digits) || ty == "isize" => "an integer".to_string(),
-        "f32" | "f64" | "floating point" => "a number".to_string(),
-        "bool" | "boolean" => "`true` or `false`".to_string(),
-        "char" => "a single character".to_string(),
-        other => format!("a {other}"),
-    }
+    let issues = issues.into_iter().map(|issue| apiwright_yaml::Issue {
+        path: issue.path,
+        message: issue.message,
+        on_key: issue.on_key,
+    });
+    Err(LoadError::Invalid(apiwright_yaml::locate(
+        source, text, issues,
+    )))
 }

@@ -1,6 +1,6 @@
 //! Maps a path inside the YAML document (for example `phases[2].steps[0].agent`) to the line
-//! and column where that node starts, so semantic errors found on the deserialized workflow can
-//! point back into the file.
+//! and column where that node starts, so semantic errors found on a deserialized document (a
+//! workflow, a requirements spec) can point back into the file.
 //!
 //! The index is built from `saphyr-parser` events because serde only knows positions for the
 //! errors it raises itself. It is best-effort and never fails: on a syntax error it keeps what
@@ -16,7 +16,7 @@ use saphyr_parser::Marker;
 use saphyr_parser::Parser;
 use saphyr_parser::ScalarStyle;
 
-/// Nodes nested deeper than this are not indexed: a workflow's deepest path has about eight
+/// Nodes nested deeper than this are not indexed: the formats' deepest paths have about eight
 /// segments, and storing full paths for pathological nesting would cost quadratic memory.
 const MAX_DEPTH: usize = 64;
 
@@ -61,7 +61,6 @@ impl Path {
 
     /// Parses the dotted form `phases[2].steps[0].agent`; `None` if it is malformed.
     /// Keys containing `.` or `[` cannot be written in this form.
-    #[cfg_attr(not(test), allow(dead_code))] // Only tests spell paths as text.
     pub fn parse(text: &str) -> Option<Self> {
         let mut segments = Vec::new();
         if text.is_empty() {
