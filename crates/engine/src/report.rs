@@ -140,6 +140,40 @@ pub struct LoopRow {
     pub kind: String,
 }
 
+/// One TDD item of one phase visit: its stage gates, counted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TddRow {
+    /// Phase id.
+    pub phase: String,
+    /// Visit.
+    pub visit: u32,
+    /// The item.
+    pub item: String,
+    /// Red-stage gates evaluated / passed.
+    pub red: (u32, u32),
+    /// Green-stage gates evaluated / passed.
+    pub green: (u32, u32),
+    /// Refactor-stage gates evaluated / passed or not run (planned checks).
+    pub refactor: (u32, u32),
+}
+
+impl TddRow {
+    /// The item's tests were seen failing before its implementation.
+    pub fn red_verified(&self) -> bool {
+        self.red.0 > 0 && self.red.0 == self.red.1
+    }
+
+    /// The item's tests were seen passing after its implementation.
+    pub fn green_verified(&self) -> bool {
+        self.green.0 > 0 && self.green.0 == self.green.1
+    }
+
+    /// Everything checked after the refactor held.
+    pub fn refactor_verified(&self) -> bool {
+        self.refactor.0 > 0 && self.refactor.0 == self.refactor.1
+    }
+}
+
 /// Everything `apiwright runs show` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
@@ -171,6 +205,30 @@ pub struct RunReport {
     pub steps_finished: u32,
     /// Attempts started in total (more than steps when steps were retried or resumed).
     pub step_attempts: u32,
+    /// TDD items and their verification, one row per item and phase visit.
+    pub tdd: Vec<TddRow>,
+}
+
+impl RunReport {
+    /// Items of the latest visit of each TDD phase verified red then green, and their count.
+    pub fn tdd_adherence(&self) -> (usize, usize) {
+        let latest: std::collections::BTreeMap<&str, u32> =
+            self.tdd.iter().fold(Default::default(), |mut latest, row| {
+                let visit = latest.entry(row.phase.as_str()).or_insert(row.visit);
+                *visit = (*visit).max(row.visit);
+                latest
+            });
+        let rows: Vec<&TddRow> = self
+            .tdd
+            .iter()
+            .filter(|row| latest.get(row.phase.as_str()) == Some(&row.visit))
+            .collect();
+        let verified = rows
+            .iter()
+            .filter(|row| row.red_verified() && row.green_verified())
+            .count();
+        (verified, rows.len())
+    }
 }
 
 fn mode_name(mode: &Mode) -> String {
@@ -207,11 +265,61 @@ pub fn build(run_id: &str, workflow: &Workflow, events: &[(i64, Event)]) -> RunR
         loops: Vec::new(),
         steps_finished: 0,
         step_attempts: 0,
+        tdd: Vec::new(),
     };
     for (at, event) in events {
         apply(&mut report, workflow, *at, event);
     }
     report
+}
+
+/// Counts one stage gate into its item's TDD row (refactor also tolerates gates not run,
+/// such as planned coverage).
+fn record_tdd_gate(report: &mut RunReport, round: &Round, outcome: GateOutcome) {
+    let (Some(item_index), Some(stage)) = (round.item, round.stage) else {
+        return;
+    };
+    let item = report
+        .phases
+        .iter()
+        .rev()
+        .find(|row| row.phase == round.phase)
+        .and_then(|row| row.items.get(item_index).cloned())
+        .unwrap_or_else(|| format!("item-{}", item_index + 1));
+    let position = report
+        .tdd
+        .iter()
+        .position(|row| row.phase == round.phase && row.visit == round.visit && row.item == item);
+    let index = match position {
+        Some(index) => index,
+        None => {
+            report.tdd.push(TddRow {
+                phase: round.phase.clone(),
+                visit: round.visit,
+                item,
+                red: (0, 0),
+                green: (0, 0),
+                refactor: (0, 0),
+            });
+            report.tdd.len() - 1
+        }
+    };
+    let row = &mut report.tdd[index];
+    let counter = match stage {
+        apiwright_workflow::TddStage::Red => &mut row.red,
+        apiwright_workflow::TddStage::Green => &mut row.green,
+        apiwright_workflow::TddStage::Refactor => &mut row.refactor,
+    };
+    counter.0 += 1;
+    let holds = match stage {
+        apiwright_workflow::TddStage::Refactor => outcome != GateOutcome::Failed,
+        apiwright_workflow::TddStage::Red | apiwright_workflow::TddStage::Green => {
+            outcome == GateOutcome::Passed
+        }
+    };
+    if holds {
+        counter.1 += 1;
+    }
 }
 
 fn current_phase<'a>(report: &'a mut RunReport, phase: &str) -> Option<&'a mut PhaseRow> {
@@ -393,6 +501,7 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 gate.evidence = evidence.clone();
                 gate.duration_ms = *duration_ms;
             }
+            record_tdd_gate(report, round, *outcome);
         }
         Event::ApprovalRequested {
             round,

@@ -213,6 +213,23 @@ pub fn render(report: &RunReport) -> String {
             }
         }
     }
+    if !report.tdd.is_empty() {
+        let (verified, total) = report.tdd_adherence();
+        let _ = writeln!(out, "\nTDD adherence: {verified}/{total} items verified red before green");
+        for row in &report.tdd {
+            let mark = |ok: bool| if ok { "✓" } else { "✗" };
+            let _ = writeln!(
+                out,
+                "  {} {}#{}: red {} green {} refactor {}",
+                row.item,
+                row.phase,
+                row.visit,
+                mark(row.red_verified()),
+                mark(row.green_verified()),
+                mark(row.refactor_verified())
+            );
+        }
+    }
     for row in &report.loops {
         let _ = writeln!(
             out,

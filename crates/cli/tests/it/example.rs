@@ -75,6 +75,20 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
     assert_eq!(red["expect"], "failure");
     assert_ne!(red["exit_code"], 0);
 
+    let tdd: Vec<(String, serde_json::Value, serde_json::Value)> = report["tdd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["item"].as_str().unwrap().to_string(), row["red"].clone(), row["green"].clone()))
+        .collect();
+    assert_eq!(
+        tdd,
+        vec![
+            ("GET /todos".to_string(), serde_json::json!([1, 1]), serde_json::json!([1, 1])),
+            ("POST /todos".to_string(), serde_json::json!([1, 1]), serde_json::json!([1, 1])),
+        ]
+    );
+
     // Iterative: two rounds; the approval was given by --yes; one loop back.
     assert_eq!(report["phases"][3]["rounds"], 2);
     let approval = report["phases"][0]["gates"][1].clone();
@@ -99,6 +113,7 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
 
     let shown = sandbox.expect(&["runs", "show", &run_id], 0);
     assert!(shown.contains("gate #1/item-1/red red-fails"), "{shown}");
+    assert!(shown.contains("TDD adherence: 2/2 items verified red before green"), "{shown}");
 }
 
 #[test]
