@@ -6,6 +6,7 @@ mod commands;
 mod context;
 mod output;
 mod progress;
+mod report_md;
 
 use std::process::ExitCode;
 

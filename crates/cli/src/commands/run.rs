@@ -253,7 +253,30 @@ pub fn drive(
     let outcome = runtime.block_on(engine.drive(run_id, &agents, interrupt));
     progress.finish();
     let outcome = outcome?;
+    match write_report(engine, run_id) {
+        Ok(path) => {
+            if !json {
+                eprintln!("report: {}", path.display());
+            }
+        }
+        Err(error) => tracing::warn!("could not write REPORT.md: {error:#}"),
+    }
     Ok(report_outcome(run_id, &outcome, json))
+}
+
+/// Writes `REPORT.md` into the run's workspace.
+fn write_report(engine: &Engine, run_id: &str) -> anyhow::Result<PathBuf> {
+    let report = crate::commands::runs::build_report(engine, run_id)?;
+    let extras = crate::commands::runs::report_extras(engine.store(), run_id)?;
+    let workspace = engine
+        .store()
+        .run(run_id)?
+        .map(|run| PathBuf::from(run.workspace))
+        .ok_or_else(|| anyhow::anyhow!("no run {run_id}"))?;
+    let path = workspace.join("REPORT.md");
+    std::fs::write(&path, crate::report_md::render(&report, &extras))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {

@@ -80,12 +80,45 @@ pub fn run(context: &Context, command: RunsCommand) -> anyhow::Result<Exit> {
 
 pub fn load_report(context: &Context, run_id: &str) -> anyhow::Result<RunReport> {
     let engine = build_engine(context)?;
+    build_report(&engine, run_id)
+}
+
+/// The run's report, rebuilt from its events.
+pub fn build_report(engine: &apiwright_engine::Engine, run_id: &str) -> anyhow::Result<RunReport> {
     let (workflow, _) = engine.load(run_id)?;
     let records = engine.store().events(run_id, 0)?;
     let events = engine.events(run_id)?;
     let timed: Vec<(i64, apiwright_engine::Event)> =
         records.iter().map(|record| record.at).zip(events).collect();
     Ok(report::build(run_id, &workflow, &timed))
+}
+
+/// Deliverables of this run quoted in `REPORT.md`: found by their key suffix and by the run id
+/// the engine writes into every deliverable's `why` tag.
+pub fn report_extras(
+    store: &apiwright_store::Store,
+    run_id: &str,
+) -> anyhow::Result<crate::report_md::Extras> {
+    let find = |suffix: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        let pattern = apiwright_store::KeyPattern::parse(&format!("**/{suffix}"))?;
+        Ok(store
+            .memory_match(&pattern)?
+            .into_iter()
+            .filter(|entry| {
+                entry
+                    .tags
+                    .get("why")
+                    .is_some_and(|why| why.contains(run_id))
+            })
+            .find_map(|entry| match entry.value {
+                apiwright_store::Value::Json(value) => Some(value),
+                apiwright_store::Value::Text(_) => None,
+            }))
+    };
+    Ok(crate::report_md::Extras {
+        requirements: find("product-manager/requirements")?,
+        go_no_go: find("production-validator/go-no-go")?,
+    })
 }
 
 fn gate_mark(status: GateStatus) -> &'static str {
@@ -237,6 +270,8 @@ pub fn render(report: &RunReport) -> String {
             row.kind, row.from, row.to, row.count, row.max
         );
     }
+    let (value, kind, ceiling, rationale) = crate::report_md::confidence(report);
+    let _ = writeln!(out, "\nConfidence: {value:.2} (ceiling: {kind} {ceiling:.2}) - {rationale}");
     for escalation in &report.escalations {
         let _ = writeln!(
             out,

@@ -111,6 +111,14 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
     assert_eq!(entry[0]["tags"]["who"], "developer");
     assert!(workspace.join("impl/post-todos").exists());
 
+    let written = std::fs::read_to_string(workspace.join("REPORT.md")).unwrap();
+    assert!(written.contains("## Validation evidence"), "{written}");
+    assert!(written.contains("2 of 2 items were seen failing before their implementation"), "{written}");
+    assert!(
+        written.contains("Confidence: 0.95 (ceiling: observation 0.95) - 11 of 11 gate checks verified by running them"),
+        "{written}"
+    );
+
     let shown = sandbox.expect(&["runs", "show", &run_id], 0);
     assert!(shown.contains("gate #1/item-1/red red-fails"), "{shown}");
     assert!(shown.contains("TDD adherence: 2/2 items verified red before green"), "{shown}");
@@ -172,4 +180,23 @@ phases:
         prompt.trim(),
         "ROLE=echoer TASK=greet apiwright WRITES=echo/echoer/prompt"
     );
+}
+
+#[test]
+fn tests_that_pass_before_their_implementation_fail_the_red_check() {
+    let sandbox = Sandbox::new();
+    let example = repo_root().join("examples/workflows/feature-delivery.yaml");
+    sandbox.expect(&["run", example.to_str().unwrap(), "--yes", "--out", "ws"], 0);
+    // A second run in the same workspace finds the implementations already there: its new
+    // tests pass before anything is implemented, which is not test-first.
+    sandbox.expect(&["run", example.to_str().unwrap(), "--yes", "--out", "ws"], 4);
+    let report = sandbox.report(&sandbox.last_run_id());
+    assert!(
+        report["failure"].as_str().unwrap().contains("gate `red-fails` failed"),
+        "{report}"
+    );
+    let tdd = &report["tdd"][0];
+    assert_eq!(tdd["red"], serde_json::json!([1, 0]));
+    let written = std::fs::read_to_string(sandbox.path().join("ws/REPORT.md")).unwrap();
+    assert!(written.contains("(ceiling: inference 0.70)"), "{written}");
 }
