@@ -21,11 +21,15 @@ pub struct Extras {
 /// The gates that decide the outcome: for each phase, its latest visit; within it, the last
 /// evaluation of each gate per TDD item (a later iteration supersedes an earlier one).
 pub fn final_gates(report: &RunReport) -> Vec<(&str, &apiwright_engine::report::GateRow)> {
-    let latest: BTreeMap<&str, u32> = report.phases.iter().fold(BTreeMap::new(), |mut map, phase| {
-        let visit = map.entry(phase.phase.as_str()).or_insert(phase.visit);
-        *visit = (*visit).max(phase.visit);
-        map
-    });
+    let latest: BTreeMap<&str, u32> =
+        report
+            .phases
+            .iter()
+            .fold(BTreeMap::new(), |mut map, phase| {
+                let visit = map.entry(phase.phase.as_str()).or_insert(phase.visit);
+                *visit = (*visit).max(phase.visit);
+                map
+            });
     let mut last: BTreeMap<(String, String), (&str, &apiwright_engine::report::GateRow)> =
         BTreeMap::new();
     let mut order = Vec::new();
@@ -48,14 +52,19 @@ pub fn final_gates(report: &RunReport) -> Vec<(&str, &apiwright_engine::report::
             last.insert(key, (phase.phase.as_str(), gate));
         }
     }
-    order.into_iter().filter_map(|key| last.remove(&key)).collect()
+    order
+        .into_iter()
+        .filter_map(|key| last.remove(&key))
+        .collect()
 }
 
 /// The confidence line: the ceiling is `observation 0.95` only when every counted gate ran
 /// and passed; otherwise unverified claims cap it at `inference 0.70`.
 pub fn confidence(report: &RunReport) -> (f64, &'static str, f64, String) {
-    let gates: Vec<&apiwright_engine::report::GateRow> =
-        final_gates(report).into_iter().map(|(_, gate)| gate).collect();
+    let gates: Vec<&apiwright_engine::report::GateRow> = final_gates(report)
+        .into_iter()
+        .map(|(_, gate)| gate)
+        .collect();
     let verified = gates
         .iter()
         .filter(|gate| matches!(gate.status, GateStatus::Passed | GateStatus::Approved))
@@ -75,7 +84,11 @@ pub fn confidence(report: &RunReport) -> (f64, &'static str, f64, String) {
     } else {
         ("inference", 0.70)
     };
-    let ratio = if total == 0 { 0.0 } else { verified as f64 / total as f64 };
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        verified as f64 / total as f64
+    };
     let value = (ceiling * ratio * 100.0).round() / 100.0;
     let mut unique_not_run: Vec<&str> = not_run.clone();
     unique_not_run.sort_unstable();
@@ -94,7 +107,11 @@ pub fn confidence(report: &RunReport) -> (f64, &'static str, f64, String) {
 
 pub fn render(report: &RunReport, extras: &Extras) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Run report: {} ({})\n", report.workflow, report.run_id);
+    let _ = writeln!(
+        out,
+        "# Run report: {} ({})\n",
+        report.workflow, report.run_id
+    );
     let _ = writeln!(out, "Status: **{}**", report.status);
     if let Some(failure) = &report.failure {
         let _ = writeln!(out, "\nReason: {failure}");
@@ -107,30 +124,59 @@ pub fn render(report: &RunReport, extras: &Extras) -> String {
     match &extras.requirements {
         Some(requirements) => {
             let api = &requirements["api"];
-            let _ = writeln!(out, "- Intent: {} — {}", api["title"].as_str().or(api["name"].as_str()).unwrap_or(""), api["description"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "- Intent: {} — {}",
+                api["title"].as_str().or(api["name"].as_str()).unwrap_or(""),
+                api["description"].as_str().unwrap_or("")
+            );
             let metrics = &requirements["success_metrics"];
             let _ = writeln!(
                 out,
                 "- HARD: p95 < {} ms, > {} req/s, error rate < {} %, memory < {} MB; authentication {}",
-                metrics["p95_ms"], metrics["throughput_rps"], metrics["error_rate_percent"], metrics["memory_mb"],
+                metrics["p95_ms"],
+                metrics["throughput_rps"],
+                metrics["error_rate_percent"],
+                metrics["memory_mb"],
                 requirements["auth"]["method"].as_str().unwrap_or("")
             );
             let _ = writeln!(out, "- SOFT: rate limits {}", requirements["rate_limits"]);
-            let _ = writeln!(out, "- INFERRED: {}", requirements["versioning"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "- INFERRED: {}",
+                requirements["versioning"].as_str().unwrap_or("")
+            );
             let endpoints = requirements["endpoints"].as_array().map_or(0, Vec::len);
-            let _ = writeln!(out, "- Contract: {endpoints} endpoints, OpenAPI 3.1 in `openapi.json`, errors as problem+json");
+            let _ = writeln!(
+                out,
+                "- Contract: {endpoints} endpoints, OpenAPI 3.1 in `openapi.json`, errors as problem+json"
+            );
         }
         None => {
-            let _ = writeln!(out, "- Workflow `{}` with parameters {:?}", report.workflow, report.params);
+            let _ = writeln!(
+                out,
+                "- Workflow `{}` with parameters {:?}",
+                report.workflow, report.params
+            );
         }
     }
 
-    let _ = writeln!(out, "\n## Phases\n\n| phase | visit | mode | status |\n|---|--:|---|---|");
+    let _ = writeln!(
+        out,
+        "\n## Phases\n\n| phase | visit | mode | status |\n|---|--:|---|---|"
+    );
     for phase in &report.phases {
-        let _ = writeln!(out, "| {} | {} | {} | {} |", phase.phase, phase.visit, phase.mode, phase.status);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            phase.phase, phase.visit, phase.mode, phase.status
+        );
     }
 
-    let _ = writeln!(out, "\n## Validation evidence\n\n| phase | round | gate | kind | result | evidence |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "\n## Validation evidence\n\n| phase | round | gate | kind | result | evidence |\n|---|---|---|---|---|---|"
+    );
     for phase in &report.phases {
         for gate in &phase.gates {
             let result = match gate.status {
@@ -141,20 +187,43 @@ pub fn render(report: &RunReport, extras: &Extras) -> String {
                 GateStatus::Waiting => "waiting",
                 GateStatus::NotRun => "not run",
             };
-            let _ = writeln!(out, "| {} | {} | {} | {} | {result} | {} |", phase.phase, gate.round, gate.gate, gate.kind, gate.summary.replace('|', "\\|"));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {result} | {} |",
+                phase.phase,
+                gate.round,
+                gate.gate,
+                gate.kind,
+                gate.summary.replace('|', "\\|")
+            );
         }
     }
 
     if !report.tdd.is_empty() {
         let (verified, total) = report.tdd_adherence();
-        let _ = writeln!(out, "\n## TDD adherence\n\n{verified} of {total} items were seen failing before their implementation and passing after it.\n\n| item | red | green | refactor |\n|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n## TDD adherence\n\n{verified} of {total} items were seen failing before their implementation and passing after it.\n\n| item | red | green | refactor |\n|---|---|---|---|"
+        );
         for row in &report.tdd {
             let mark = |ok: bool| if ok { "verified" } else { "**not verified**" };
-            let _ = writeln!(out, "| {} | {} | {} | {} |", row.item, mark(row.red_verified()), mark(row.green_verified()), mark(row.refactor_verified()));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                row.item,
+                mark(row.red_verified()),
+                mark(row.green_verified()),
+                mark(row.refactor_verified())
+            );
         }
     }
 
-    let coverage: Vec<_> = report.phases.iter().flat_map(|p| &p.gates).filter(|g| g.gate == "coverage").collect();
+    let coverage: Vec<_> = report
+        .phases
+        .iter()
+        .flat_map(|p| &p.gates)
+        .filter(|g| g.gate == "coverage")
+        .collect();
     if let Some(gate) = coverage.last() {
         let _ = writeln!(out, "\n## Coverage\n\n{}", gate.summary);
     }
@@ -172,20 +241,30 @@ pub fn render(report: &RunReport, extras: &Extras) -> String {
     let _ = writeln!(out, "\n## Risks\n");
     let mut risks = 0;
     for (phase, gate) in final_gates(report) {
-        if matches!(gate.status, GateStatus::Failed | GateStatus::Rejected | GateStatus::NotRun) {
+        if matches!(
+            gate.status,
+            GateStatus::Failed | GateStatus::Rejected | GateStatus::NotRun
+        ) {
             risks += 1;
             let _ = writeln!(out, "- {phase} / {}: {}", gate.gate, gate.summary);
         }
     }
     for escalation in &report.escalations {
         risks += 1;
-        let _ = writeln!(out, "- escalation {} ({}): {} [{}]", escalation.id, escalation.kind, escalation.message, escalation.status);
+        let _ = writeln!(
+            out,
+            "- escalation {} ({}): {} [{}]",
+            escalation.id, escalation.kind, escalation.message, escalation.status
+        );
     }
     if risks == 0 {
         let _ = writeln!(out, "- None recorded.");
     }
 
     let (value, kind, ceiling, rationale) = confidence(report);
-    let _ = writeln!(out, "\nConfidence: {value:.2} (ceiling: {kind} {ceiling:.2}) - {rationale}");
+    let _ = writeln!(
+        out,
+        "\nConfidence: {value:.2} (ceiling: {kind} {ceiling:.2}) - {rationale}"
+    );
     out
 }

@@ -682,7 +682,13 @@ phases:
     ));
     let mut machine = started(&wf, false);
     let world = World {
-        gate: Box::new(|gate, _| if gate == "load" { GateOutcome::NotRun } else { GateOutcome::Passed }),
+        gate: Box::new(|gate, _| {
+            if gate == "load" {
+                GateOutcome::NotRun
+            } else {
+                GateOutcome::Passed
+            }
+        }),
         approve: None,
         items: vec![],
     };

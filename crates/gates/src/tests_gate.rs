@@ -85,7 +85,10 @@ pub(crate) async fn evaluate(
     let (passed, summary) = if let Some(error) = &execution.start_error {
         (false, error.clone())
     } else if execution.timed_out {
-        (false, format!("`{command_line}` timed out after {} s", timeout.as_secs()))
+        (
+            false,
+            format!("`{command_line}` timed out after {} s", timeout.as_secs()),
+        )
     } else if !ran {
         (
             false,
@@ -104,7 +107,10 @@ pub(crate) async fn evaluate(
         match check.expect {
             TestsExpect::Pass => {
                 if counts.failed > 0 || execution.exit_code != Some(0) {
-                    (false, format!("expected every test to pass, found {counted}"))
+                    (
+                        false,
+                        format!("expected every test to pass, found {counted}"),
+                    )
                 } else if counts.passed < min_tests {
                     (
                         false,
@@ -118,7 +124,9 @@ pub(crate) async fn evaluate(
                 if counts.failed == 0 {
                     (
                         false,
-                        format!("expected failing tests before the implementation, found {counted}"),
+                        format!(
+                            "expected failing tests before the implementation, found {counted}"
+                        ),
                     )
                 } else {
                     (true, format!("{counted} (red as expected)"))
@@ -168,16 +176,29 @@ mod tests {
         }
         assert_eq!(
             counts,
-            TestCounts { suites: 2, passed: 12, failed: 1, ignored: 2, build_failed: false }
+            TestCounts {
+                suites: 2,
+                passed: 12,
+                failed: 1,
+                ignored: 2,
+                build_failed: false
+            }
         );
         let mut nextest = TestCounts::default();
         nextest.read_line("     Summary [   0.120s] 12 tests run: 10 passed, 2 failed, 1 skipped");
         assert_eq!(
             nextest,
-            TestCounts { suites: 1, passed: 10, failed: 2, ignored: 1, build_failed: false }
+            TestCounts {
+                suites: 1,
+                passed: 10,
+                failed: 2,
+                ignored: 1,
+                build_failed: false
+            }
         );
         let mut broken = TestCounts::default();
-        broken.read_line("error: could not compile `books` (test \"books\") due to 1 previous error");
+        broken
+            .read_line("error: could not compile `books` (test \"books\") due to 1 previous error");
         assert!(broken.build_failed);
     }
 }

@@ -729,7 +729,10 @@ fn api_development_tdd_cycles_red_green_refactor_per_endpoint() {
     assert_eq!(red_tests.expect, crate::TestsExpect::Fail);
     let green = gate(tdd, "green-passes");
     assert_eq!(green.stage, Some(TddStage::Green));
-    assert_eq!(green.tests.as_ref().map(|t| (t.run.as_str(), t.expect)), Some(("cargo test --test {item_slug}", crate::TestsExpect::Pass)));
+    assert_eq!(
+        green.tests.as_ref().map(|t| (t.run.as_str(), t.expect)),
+        Some(("cargo test --test {item_slug}", crate::TestsExpect::Pass))
+    );
     let refactor: Vec<(&str, &str)> = tdd
         .gates
         .iter()

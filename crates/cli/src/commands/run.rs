@@ -53,7 +53,19 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
             }
             let mut inputs = BTreeMap::new();
             if let Some(spec) = &args.spec {
-                inputs.insert("spec".to_string(), read_input(spec)?);
+                let text = read_input(spec)?;
+                if let Some(structured) = structured_spec(spec, &text)? {
+                    // Name the run after the API unless the user chose otherwise.
+                    for (parameter, value) in [
+                        ("api_id", structured.api.name.clone()),
+                        ("api_name", structured.title().to_string()),
+                    ] {
+                        if workflow.parameters.contains_key(parameter) {
+                            params.entry(parameter.to_string()).or_insert(value);
+                        }
+                    }
+                }
+                inputs.insert("spec".to_string(), text);
             }
             for pair in &args.input {
                 let (name, file) = split_pair("--input", pair)?;
@@ -91,6 +103,27 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
         args.agents.as_deref(),
         args.json,
     )
+}
+
+/// A YAML or JSON spec is validated before the run starts, so a bad file costs nothing and
+/// its errors name file, line and field; other files (free text) pass through untouched.
+fn structured_spec(
+    path: &std::path::Path,
+    text: &Value,
+) -> anyhow::Result<Option<apiwright_spec::Spec>> {
+    let structured = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    );
+    let Value::Text(text) = text else {
+        return Ok(None);
+    };
+    if !structured {
+        return Ok(None);
+    }
+    apiwright_spec::load_str(&path.display().to_string(), text)
+        .map(Some)
+        .map_err(|error| anyhow::anyhow!("{error}"))
 }
 
 fn read_input(path: &PathBuf) -> anyhow::Result<Value> {
@@ -142,20 +175,31 @@ fn shared_target_dir(context: &Context) -> String {
     state_dir.join("cargo-target").display().to_string()
 }
 
+/// Which provider `--agents` forces on every role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forced {
+    /// Per role: `apiwright.toml`, then the workflow's `command`, then the built-in agents.
+    PerRole,
+    Command,
+    Builtin,
+}
+
 /// Chooses a provider for every role a workflow's steps use.
 pub fn resolve_agents(
     context: &Context,
     workflow: &Workflow,
     provider: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, AnyAgent>> {
-    match provider {
-        None | Some("command") => {}
-        Some(other @ ("builtin" | "openai" | "anthropic")) => anyhow::bail!(
-            "--agents {other}: this version of apiwright has only the `command` provider; \
-             `{other}` is not available yet"
+    let forced = match provider {
+        None => Forced::PerRole,
+        Some("command") => Forced::Command,
+        Some("builtin") => Forced::Builtin,
+        Some(other @ ("openai" | "anthropic")) => anyhow::bail!(
+            "--agents {other}: this version of apiwright has the `builtin` and `command` \
+             providers; `{other}` is not available yet"
         ),
-        Some(other) => anyhow::bail!("--agents: expected `command`, found `{other}`"),
-    }
+        Some(other) => anyhow::bail!("--agents: expected `builtin` or `command`, found `{other}`"),
+    };
     let mut agents = BTreeMap::new();
     let used: std::collections::BTreeSet<&str> = workflow
         .phases
@@ -164,48 +208,55 @@ pub fn resolve_agents(
         .collect();
     let mut missing = Vec::new();
     for role_id in used {
-        let role = workflow.agent(role_id);
         let configured = context.config.agent_for(role_id);
-        if let Some(kind) = configured.map(|c| c.provider)
-            && kind != apiwright_config::ProviderKind::Command
-        {
-            anyhow::bail!(
-                "apiwright.toml [agents.{role_id}]: provider {kind:?} is not available in this version; use `command`"
-            );
-        }
-        let command_and_env = match (
-            configured.and_then(|c| c.command.clone()),
-            role.and_then(|r| r.command.clone()),
-        ) {
-            (Some(command), _) => Some((
-                command,
-                configured.map(|c| c.env.clone()).unwrap_or_default(),
-            )),
-            (None, Some(command)) => Some((command, BTreeMap::new())),
-            (None, None) => None,
+        let configured_command = configured.and_then(|c| c.command.clone());
+        let role_command = workflow.agent(role_id).and_then(|r| r.command.clone());
+        let builtin = || apiwright_builtin::BuiltinAgent::new(role_id).map(AnyAgent::new);
+        let command = |command: String, env: BTreeMap<String, String>| {
+            AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env }))
         };
-        match command_and_env {
-            Some((command, env)) => {
-                agents.insert(
-                    role_id.to_string(),
-                    AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env })),
-                );
+        let env = configured.map(|c| c.env.clone()).unwrap_or_default();
+        let chosen = match forced {
+            Forced::Builtin => builtin(),
+            Forced::Command => configured_command
+                .map(|c| command(c, env.clone()))
+                .or_else(|| role_command.clone().map(|c| command(c, BTreeMap::new()))),
+            Forced::PerRole => match configured.map(|c| c.provider) {
+                Some(apiwright_config::ProviderKind::Builtin) => builtin(),
+                Some(
+                    kind @ (apiwright_config::ProviderKind::Openai
+                    | apiwright_config::ProviderKind::Anthropic),
+                ) => {
+                    anyhow::bail!(
+                        "apiwright.toml [agents.{role_id}]: provider {kind:?} is not available in this version; use `builtin` or `command`"
+                    )
+                }
+                Some(apiwright_config::ProviderKind::Command) | None => configured_command
+                    .map(|c| command(c, env.clone()))
+                    .or_else(|| role_command.clone().map(|c| command(c, BTreeMap::new())))
+                    .or_else(builtin),
+            },
+        };
+        match chosen {
+            Some(agent) => {
+                agents.insert(role_id.to_string(), agent);
             }
             None => missing.push(role_id),
         }
     }
     if !missing.is_empty() {
         anyhow::bail!(
-            "no agent for role{} {} of workflow `{}`: expected a `command` for each in apiwright.toml \
-             ([agents.ROLE] or [agents.default]) or in the workflow's agent entry, found none \
-             (the built-in offline agents are not part of this version)",
+            "no agent for role{} {} of workflow `{}`: expected a `command` for each in \
+             apiwright.toml ([agents.ROLE] or [agents.default]) or in the workflow's agent entry, \
+             found none, and the built-in provider plays only {}",
             if missing.len() == 1 { "" } else { "s" },
             missing
                 .iter()
                 .map(|role| format!("`{role}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            workflow.name
+            workflow.name,
+            apiwright_builtin::ROLES.join(", ")
         );
     }
     Ok(agents)

@@ -248,7 +248,10 @@ pub fn render(report: &RunReport) -> String {
     }
     if !report.tdd.is_empty() {
         let (verified, total) = report.tdd_adherence();
-        let _ = writeln!(out, "\nTDD adherence: {verified}/{total} items verified red before green");
+        let _ = writeln!(
+            out,
+            "\nTDD adherence: {verified}/{total} items verified red before green"
+        );
         for row in &report.tdd {
             let mark = |ok: bool| if ok { "✓" } else { "✗" };
             let _ = writeln!(
@@ -271,7 +274,10 @@ pub fn render(report: &RunReport) -> String {
         );
     }
     let (value, kind, ceiling, rationale) = crate::report_md::confidence(report);
-    let _ = writeln!(out, "\nConfidence: {value:.2} (ceiling: {kind} {ceiling:.2}) - {rationale}");
+    let _ = writeln!(
+        out,
+        "\nConfidence: {value:.2} (ceiling: {kind} {ceiling:.2}) - {rationale}"
+    );
     for escalation in &report.escalations {
         let _ = writeln!(
             out,

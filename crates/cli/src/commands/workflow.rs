@@ -264,7 +264,10 @@ pub fn render_show(workflow: &Workflow) -> String {
                 ),
                 Some(GateCheck::Approval(check)) => format!("approval: {}", check.prompt),
                 Some(GateCheck::Planned(check)) => {
-                    format!("planned {} (not run in this version): {}", check.kind, check.description)
+                    format!(
+                        "planned {} (not run in this version): {}",
+                        check.kind, check.description
+                    )
                 }
                 None => "invalid".into(),
             };

@@ -79,13 +79,27 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| (row["item"].as_str().unwrap().to_string(), row["red"].clone(), row["green"].clone()))
+        .map(|row| {
+            (
+                row["item"].as_str().unwrap().to_string(),
+                row["red"].clone(),
+                row["green"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         tdd,
         vec![
-            ("GET /todos".to_string(), serde_json::json!([1, 1]), serde_json::json!([1, 1])),
-            ("POST /todos".to_string(), serde_json::json!([1, 1]), serde_json::json!([1, 1])),
+            (
+                "GET /todos".to_string(),
+                serde_json::json!([1, 1]),
+                serde_json::json!([1, 1])
+            ),
+            (
+                "POST /todos".to_string(),
+                serde_json::json!([1, 1]),
+                serde_json::json!([1, 1])
+            ),
         ]
     );
 
@@ -113,7 +127,10 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
 
     let written = std::fs::read_to_string(workspace.join("REPORT.md")).unwrap();
     assert!(written.contains("## Validation evidence"), "{written}");
-    assert!(written.contains("2 of 2 items were seen failing before their implementation"), "{written}");
+    assert!(
+        written.contains("2 of 2 items were seen failing before their implementation"),
+        "{written}"
+    );
     assert!(
         written.contains("Confidence: 0.95 (ceiling: observation 0.95) - 11 of 11 gate checks verified by running them"),
         "{written}"
@@ -121,22 +138,54 @@ fn feature_delivery_runs_end_to_end_with_script_agents() {
 
     let shown = sandbox.expect(&["runs", "show", &run_id], 0);
     assert!(shown.contains("gate #1/item-1/red red-fails"), "{shown}");
-    assert!(shown.contains("TDD adherence: 2/2 items verified red before green"), "{shown}");
+    assert!(
+        shown.contains("TDD adherence: 2/2 items verified red before green"),
+        "{shown}"
+    );
 }
 
 #[test]
-fn a_missing_agent_is_refused_before_the_run_is_created() {
+fn the_main_job_refuses_a_missing_or_bad_spec_before_the_run_is_created() {
     let sandbox = Sandbox::new();
     let output = sandbox.run(&["run", "api-development", "--yes"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("expected input `spec`"), "{stderr}");
+    assert!(stderr.contains("pass --spec FILE"), "{stderr}");
+
+    let bad = sandbox.write(
+        "bad.yaml",
+        "api: {name: shop, version: 1.0.0}\nresources:\n  - name: item\n    fields:\n      - {name: price, type: money}\n",
+    );
+    let output = sandbox.run(&[
+        "run",
+        "api-development",
+        "--spec",
+        bad.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.yaml:5:"), "{stderr}");
+    assert!(stderr.contains("money"), "{stderr}");
+    let runs = sandbox.expect(&["runs", "list", "--json"], 0);
+    assert_eq!(runs.trim(), "[]", "nothing was created");
+}
+
+#[test]
+fn roles_without_a_command_or_a_built_in_are_named_in_one_error() {
+    let sandbox = Sandbox::new();
+    let workflow = sandbox.write(
+        "custom.yaml",
+        "name: custom\ndescription: d\nmemory_pattern: \"c/{agent}/{deliverable}\"\nagents:\n  - {id: wizard, description: w}\n  - {id: oracle, description: o}\nphases:\n  - id: one\n    title: One\n    steps: [{agent: wizard, task: t}, {agent: oracle, task: t}]\n",
+    );
+    let output = sandbox.run(&["run", workflow.to_str().unwrap(), "--yes"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("no agent for roles `api-documentation-specialist`"),
+        stderr.contains("no agent for roles `oracle`, `wizard`"),
         "{stderr}"
     );
-    assert!(stderr.contains("`product-manager`"), "{stderr}");
-    let runs = sandbox.expect(&["runs", "list", "--json"], 0);
-    assert_eq!(runs.trim(), "[]");
 }
 
 #[test]
@@ -186,13 +235,22 @@ phases:
 fn tests_that_pass_before_their_implementation_fail_the_red_check() {
     let sandbox = Sandbox::new();
     let example = repo_root().join("examples/workflows/feature-delivery.yaml");
-    sandbox.expect(&["run", example.to_str().unwrap(), "--yes", "--out", "ws"], 0);
+    sandbox.expect(
+        &["run", example.to_str().unwrap(), "--yes", "--out", "ws"],
+        0,
+    );
     // A second run in the same workspace finds the implementations already there: its new
     // tests pass before anything is implemented, which is not test-first.
-    sandbox.expect(&["run", example.to_str().unwrap(), "--yes", "--out", "ws"], 4);
+    sandbox.expect(
+        &["run", example.to_str().unwrap(), "--yes", "--out", "ws"],
+        4,
+    );
     let report = sandbox.report(&sandbox.last_run_id());
     assert!(
-        report["failure"].as_str().unwrap().contains("gate `red-fails` failed"),
+        report["failure"]
+            .as_str()
+            .unwrap()
+            .contains("gate `red-fails` failed"),
         "{report}"
     );
     let tdd = &report["tdd"][0];

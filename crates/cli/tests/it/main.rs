@@ -8,6 +8,7 @@ mod approvals;
 mod concurrency;
 mod example;
 mod hooks_cli;
+mod main_job;
 mod memory_cli;
 mod resume;
 mod support;

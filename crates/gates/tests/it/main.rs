@@ -344,8 +344,15 @@ async fn tests_gate_reads_real_cargo_test_counts() {
     assert_eq!(green.evidence["passed"], 2);
     assert_eq!(green.evidence["failed"], 0);
     let red = check_tests(&fixture, TestsExpect::Fail).await;
-    assert_eq!(red.outcome, GateOutcome::Failed, "passing tests fail the red check");
-    assert_eq!(red.summary, "expected failing tests before the implementation, found 2 passed, 0 failed, 0 ignored");
+    assert_eq!(
+        red.outcome,
+        GateOutcome::Failed,
+        "passing tests fail the red check"
+    );
+    assert_eq!(
+        red.summary,
+        "expected failing tests before the implementation, found 2 passed, 0 failed, 0 ignored"
+    );
 }
 
 #[tokio::test]
@@ -365,9 +372,17 @@ async fn a_build_error_is_never_a_red_test() {
     let fixture = Fixture::new();
     tiny_crate(&fixture, "let x: i32 = \"not a number\"; assert_eq!(x, 1);");
     let red = check_tests(&fixture, TestsExpect::Fail).await;
-    assert_eq!(red.outcome, GateOutcome::Failed, "a suite that does not compile proves nothing");
+    assert_eq!(
+        red.outcome,
+        GateOutcome::Failed,
+        "a suite that does not compile proves nothing"
+    );
     assert_eq!(red.evidence["build_failed"], true);
-    assert!(red.summary.starts_with("expected test results, found none"), "{}", red.summary);
+    assert!(
+        red.summary.starts_with("expected test results, found none"),
+        "{}",
+        red.summary
+    );
 }
 
 #[tokio::test]
@@ -382,5 +397,8 @@ async fn a_planned_gate_is_never_passed() {
     };
     let report = fixture.check(&planned).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::NotRun);
-    assert_eq!(report.summary, "not run: load checks are not part of this version of apiwright");
+    assert_eq!(
+        report.summary,
+        "not run: load checks are not part of this version of apiwright"
+    );
 }

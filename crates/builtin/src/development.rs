@@ -1,0 +1,173 @@
+//! Phase 2–3 roles: the backend developer (project scaffold; each batch's implementation),
+//! the tester (each batch's tests, written before the implementation) and the code reviewer
+//! (formats the code, runs clippy, records findings).
+
+use std::time::Duration;
+
+use apiwright_agents::AgentError;
+use serde_json::json;
+
+use crate::context::File;
+use crate::context::Step;
+use crate::context::Work;
+use crate::process::run_tool;
+use crate::process::tail;
+
+fn files_of(
+    generated: Result<Vec<apiwright_codegen::GeneratedFile>, apiwright_codegen::CodegenError>,
+) -> Result<Vec<File>, AgentError> {
+    generated
+        .map(|files| {
+            files
+                .into_iter()
+                .map(|file| File {
+                    path: file.path,
+                    contents: file.contents,
+                })
+                .collect()
+        })
+        .map_err(|error| AgentError::Fatal(format!("code generation failed: {error}")))
+}
+
+/// The TDD item of the step, checked against the spec's batches.
+fn item(step: &Step<'_>) -> Result<String, AgentError> {
+    let item = step.request.item.clone().ok_or_else(|| {
+        AgentError::Fatal(format!(
+            "the built-in {} implements one TDD batch per step: expected a TDD item, found none",
+            step.request.role.id
+        ))
+    })?;
+    let items = apiwright_codegen::items(&step.spec);
+    if items.contains(&item) {
+        Ok(item)
+    } else {
+        Err(AgentError::Fatal(format!(
+            "expected a TDD item among {}, found `{item}`",
+            items.join(", ")
+        )))
+    }
+}
+
+pub(crate) fn tester(step: &Step<'_>) -> Result<Work, AgentError> {
+    let item = item(step)?;
+    let files = files_of(apiwright_codegen::try_tests_for(&step.spec, &item))?;
+    let tests = files
+        .iter()
+        .map(|file| {
+            file.contents.matches("#[tokio::test]").count()
+                + file.contents.matches("#[test]").count()
+        })
+        .sum::<usize>();
+    let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
+    let mut work = Work {
+        summary: format!(
+            "Wrote {tests} tests for {item} before its implementation ({})",
+            paths.join(", ")
+        ),
+        decisions: vec![format!(
+            "Tests of {item} exercise only the HTTP surface, so they run red until it is implemented"
+        )],
+        files,
+        ..Work::default()
+    };
+    work.deliverables.insert(
+        step.write_name("tests"),
+        json!({ "item": item, "files": paths, "tests": tests }),
+    );
+    Ok(work)
+}
+
+pub(crate) fn backend_developer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let spec = &step.spec;
+    let mut work = Work::default();
+    if step.wants("project-setup") {
+        let files = files_of(apiwright_codegen::try_scaffold(spec))?;
+        let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
+        work.summary = format!(
+            "Scaffolded the {} service (axum, SQLite, JWT): {} files, no endpoint implemented yet",
+            spec.api.name,
+            paths.len()
+        );
+        work.decisions = vec![
+            "Rust with axum and SQLite (WAL), migrations applied at start".into(),
+            "Configuration from the environment; JSON logs".into(),
+        ];
+        work.files = files;
+        work.deliverables.insert(
+            step.write_name("project-setup"),
+            json!({ "language": "rust", "framework": "axum", "database": "sqlite", "files": paths }),
+        );
+    }
+    if step.wants("impl") {
+        let item = item(step)?;
+        let items = apiwright_codegen::items(spec);
+        let position = items
+            .iter()
+            .position(|candidate| *candidate == item)
+            .unwrap_or(0);
+        let implemented: Vec<String> = items[..=position].to_vec();
+        let files = files_of(apiwright_codegen::try_implementation_for(
+            spec,
+            &item,
+            &implemented,
+        ))?;
+        let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
+        work.summary = format!("Implemented {item} ({})", paths.join(", "));
+        work.decisions = vec![format!(
+            "Mounted {} of {} batches",
+            implemented.len(),
+            items.len()
+        )];
+        work.files = files;
+        work.deliverables.insert(
+            step.write_name("impl"),
+            json!({ "item": item, "files": paths, "implemented": implemented }),
+        );
+    }
+    Ok(work)
+}
+
+pub(crate) fn code_reviewer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let item = item(step)?;
+    let limit = Duration::from_secs(900);
+    let fmt = run_tool(step.workspace(), step.env(), "cargo", &["fmt"], limit);
+    let clippy = run_tool(
+        step.workspace(),
+        step.env(),
+        "cargo",
+        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+        limit,
+    );
+    let findings: Vec<String> = clippy
+        .output
+        .lines()
+        .filter(|line| line.starts_with("error") || line.starts_with("warning"))
+        .filter(|line| !line.starts_with("error: could not compile"))
+        .map(str::to_string)
+        .collect();
+    let approved = fmt.success && clippy.success;
+    let mut work = Work {
+        summary: if approved {
+            format!("Reviewed {item}: formatted, clippy clean with -D warnings")
+        } else {
+            format!(
+                "Reviewed {item}: {} findings; sent back",
+                findings.len().max(1)
+            )
+        },
+        decisions: vec!["Formatting is applied, not just checked; lints are errors".into()],
+        ..Work::default()
+    };
+    work.deliverables.insert(
+        step.write_name("review"),
+        json!({
+            "item": item,
+            "approved": approved,
+            "findings": if approved { 0 } else { findings.len().max(1) },
+            "fmt": {"command": fmt.command, "success": fmt.success},
+            "clippy": {"command": clippy.command, "success": clippy.success, "exit_code": clippy.exit_code, "output_tail": tail(&clippy.output, 40)},
+            "messages": findings,
+        }),
+    );
+    Ok(work)
+}

@@ -1,0 +1,71 @@
+//! The built-in offline agents: every role of the `api-development` workflow played
+//! deterministically from a structured requirements spec (`apiwright-spec`). They write real
+//! deliverables — requirements, an OpenAPI document, migrations, tests written before their
+//! implementation, the implementation of a Rust service, CI and deployment files, docs — to
+//! memory (through the engine) and to the run's workspace; the gates then judge them by
+//! building and testing what was written.
+//!
+//! This crate must not decide anything about the run (the engine does) and must never report
+//! work it did not do: evidence it cannot produce (load or security testing, deployment) is
+//! reported as not run.
+
+mod context;
+mod development;
+mod documentation;
+mod openapi;
+mod operations;
+mod planning;
+mod process;
+
+use apiwright_agents::Agent;
+use apiwright_agents::AgentError;
+use apiwright_agents::StepOutput;
+use apiwright_agents::StepRequest;
+
+pub use openapi::openapi_document;
+
+/// Roles the built-in provider can play.
+pub const ROLES: [&str; 13] = [
+    "product-manager",
+    "system-architect",
+    "database-architect",
+    "qa-engineer",
+    "tester",
+    "backend-developer",
+    "code-reviewer",
+    "security-specialist",
+    "performance-analyst",
+    "api-documentation-specialist",
+    "devops-engineer",
+    "production-validator",
+    "performance-monitor",
+];
+
+/// A built-in agent for one role.
+#[derive(Debug, Clone)]
+pub struct BuiltinAgent {
+    role: String,
+}
+
+impl BuiltinAgent {
+    /// The agent for `role`, if the built-in provider plays it.
+    pub fn new(role: &str) -> Option<BuiltinAgent> {
+        ROLES.contains(&role).then(|| BuiltinAgent {
+            role: role.to_string(),
+        })
+    }
+}
+
+impl Agent for BuiltinAgent {
+    fn provider(&self) -> &str {
+        "builtin"
+    }
+
+    async fn run(&self, request: StepRequest) -> Result<StepOutput, AgentError> {
+        // Generating files and running cargo is blocking work: keep it off the engine's task.
+        let role = self.role.clone();
+        tokio::task::spawn_blocking(move || context::run_role(&role, &request))
+            .await
+            .map_err(|error| AgentError::Fatal(format!("built-in agent crashed: {error}")))?
+    }
+}

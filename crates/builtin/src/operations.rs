@@ -1,0 +1,337 @@
+//! Operations roles: the devops engineer (CI, containers, Kubernetes manifests, `ci.sh`,
+//! runbook; deployment is reported as not performed), the production validator (go/no-go
+//! computed only from recorded gate evidence), and the security, performance and monitoring
+//! roles, whose evidence this version cannot produce and which therefore report `not_run`.
+
+use std::collections::BTreeMap;
+
+use apiwright_agents::AgentError;
+use apiwright_agents::GateRecord;
+use apiwright_spec::Spec;
+use serde_json::json;
+
+use crate::context::File;
+use crate::context::Step;
+use crate::context::Work;
+
+fn ci_script(spec: &Spec) -> String {
+    format!(
+        r#"#!/bin/sh
+# Local CI for {name}: the checks the pipeline and apiwright's gates run.
+# Usage: sh ci.sh [build|typecheck|test|test-item NAME|lint|ci|db-check|openapi]
+set -eu
+cd "$(dirname "$0")"
+step="${{1:-ci}}"
+case "$step" in
+  build) cargo build --all-targets ;;
+  typecheck) cargo check --all-targets ;;
+  test) cargo test ;;
+  test-item) cargo test --test "${{2:?usage: ci.sh test-item NAME}}" ;;
+  lint) cargo fmt --check && cargo clippy --all-targets -- -D warnings ;;
+  ci) cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test ;;
+  db-check) cargo test --test platform ;;
+  openapi) test -s openapi.json ;;
+  coverage|contract|e2e|security|load|health|deploy|rollback)
+    echo "ci.sh $step: not available in this version of apiwright (planned); nothing was checked" >&2
+    exit 3 ;;
+  *) echo "ci.sh: unknown step '$step'" >&2; exit 2 ;;
+esac
+"#,
+        name = spec.api.name
+    )
+}
+
+fn devops_files(spec: &Spec) -> Vec<File> {
+    let name = &spec.api.name;
+    vec![
+        File { path: "ci.sh".into(), contents: ci_script(spec) },
+        File {
+            path: "Dockerfile".into(),
+            contents: format!(
+                "# Multi-stage build: compile with the full toolchain, ship a slim image.\n\
+                 FROM rust:1-bookworm AS build\nWORKDIR /src\nCOPY . .\nRUN cargo build --release\n\n\
+                 FROM debian:bookworm-slim\nRUN useradd --system --home /data app && mkdir -p /data && chown app /data\n\
+                 COPY --from=build /src/target/release/{name} /usr/local/bin/{name}\nUSER app\n\
+                 ENV PORT=8080 DATABASE_PATH=/data/{name}.db APP_ENV=production\nEXPOSE 8080\nCMD [\"/usr/local/bin/{name}\"]\n"
+            ),
+        },
+        File {
+            path: ".github/workflows/ci.yml".into(),
+            contents: "name: ci\non: [push, pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: rustup component add rustfmt clippy\n      - run: sh ci.sh ci\n".into(),
+        },
+        File {
+            path: "docker-compose.yml".into(),
+            contents: format!(
+                "services:\n  {name}:\n    build: .\n    ports: [\"8080:8080\"]\n    environment:\n      JWT_SECRET: ${{JWT_SECRET:?set JWT_SECRET}}\n      DATABASE_PATH: /data/{name}.db\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {{}}\n"
+            ),
+        },
+        File {
+            path: "k8s/deployment.yaml".into(),
+            contents: format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  labels: {{app: {name}}}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n        - name: {name}\n          image: {name}:{version}\n          ports: [{{containerPort: 8080}}]\n          env:\n            - {{name: APP_ENV, value: production}}\n            - name: JWT_SECRET\n              valueFrom: {{secretKeyRef: {{name: {name}, key: jwt-secret}}}}\n          readinessProbe: {{httpGet: {{path: /health, port: 8080}}}}\n          livenessProbe: {{httpGet: {{path: /health, port: 8080}}}}\n          resources:\n            requests: {{cpu: 100m, memory: 64Mi}}\n            limits: {{memory: {memory}Mi}}\n",
+                version = spec.api.version,
+                memory = spec.slas.memory_mb
+            ),
+        },
+        File {
+            path: "k8s/service.yaml".into(),
+            contents: format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n"),
+        },
+    ]
+}
+
+fn runbook(spec: &Spec) -> String {
+    format!(
+        "# Runbook: {title}\n\n## Deploy\n1. `sh ci.sh ci` must pass.\n2. Build the image: `docker build -t {name}:{version} .`\n3. Apply `k8s/`; wait for the readiness probe on `/health`.\n\n\
+         ## Monitor\n- `/metrics` (Prometheus): request rate, latency histogram by route, status codes.\n- Alerts (seed 000): p95 > 500 ms warning, > 1000 ms critical; error rate > 1 % warning, > 5 % critical; availability < 99.9 % critical.\n- Targets: p95 < {p95} ms, > {rps} req/s, error rate < {err} %, memory < {mem} MB.\n\n\
+         ## Troubleshooting\n- 401 everywhere after a deploy: `JWT_SECRET` changed; tokens issued before are invalid.\n- 503 on `/health`: the database file is missing or not writable.\n- 429: a client exceeded the rate limit; see `Retry-After`.\n\n\
+         ## Backup and recovery\n- `sqlite3 $DATABASE_PATH \".backup backup.db\"` while running (WAL makes it consistent).\n\n\
+         ## Rollback\n- Route traffic back to the previous version; migrations are backward compatible for one release; `migrations/0001_init.down.sql` reverts the schema.\n\n\
+         ## Incident response\n- Security finding or data risk: stop the rollout, roll back, escalate to the team lead.\n",
+        title = spec.title(),
+        name = spec.api.name,
+        version = spec.api.version,
+        p95 = spec.slas.p95_ms,
+        rps = spec.slas.rps,
+        err = spec.slas.error_rate_percent,
+        mem = spec.slas.memory_mb
+    )
+}
+
+pub(crate) fn devops_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let spec = &step.spec;
+    let mut work = Work::default();
+    if step.wants("ci-config") {
+        let files = devops_files(spec);
+        let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+        work.summary = format!(
+            "Wrote the CI pipeline, multi-stage Dockerfile, compose file, Kubernetes manifests and ci.sh ({} files)",
+            paths.len()
+        );
+        work.decisions =
+            vec!["ci.sh is the single entry point for local checks and the CI workflow".into()];
+        work.files.extend(files);
+        work.deliverables.insert(
+            step.write_name("ci-config"),
+            json!({ "files": paths, "entry_point": "sh ci.sh ci" }),
+        );
+    }
+    if step.wants("runbook") {
+        work.files.push(File {
+            path: "RUNBOOK.md".into(),
+            contents: runbook(spec),
+        });
+        work.deliverables
+            .insert(step.write_name("runbook"), json!({ "file": "RUNBOOK.md" }));
+        work.summary = "Wrote the operations runbook".into();
+    }
+    for deploy in ["staging-deploy", "production-deploy"] {
+        if step.wants(deploy) {
+            let decision = step
+                .read("/production-validator/go-no-go")
+                .and_then(|go| {
+                    go.get("decision")
+                        .and_then(|d| d.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| "unknown".into());
+            let reason = if decision == "GO" {
+                "deployment is not part of this version of apiwright; nothing was deployed"
+                    .to_string()
+            } else {
+                format!("the production validator's decision is {decision}; nothing was deployed")
+            };
+            work.deliverables.insert(
+                step.write_name(deploy),
+                json!({ "status": "NOT_DEPLOYED", "decision": decision, "reason": reason }),
+            );
+            work.summary = format!("{deploy}: not deployed ({reason})");
+        }
+    }
+    Ok(work)
+}
+
+fn not_run(step: &Step<'_>, name: &str, what: &str, extra: serde_json::Value) -> Work {
+    let mut work = Work {
+        summary: format!(
+            "{what}: not run — this version of apiwright cannot produce that evidence"
+        ),
+        ..Work::default()
+    };
+    let mut value = json!({
+        "status": "not_run",
+        "reason": format!("{what} is not part of this version of apiwright; no result is claimed"),
+    });
+    if let (Some(object), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+        object.extend(extra.clone());
+    }
+    work.deliverables.insert(step.write_name(name), value);
+    work
+}
+
+pub(crate) fn security_specialist(step: &Step<'_>) -> Result<Work, AgentError> {
+    let checklist = [
+        "broken object level authorization",
+        "broken authentication",
+        "broken object property level authorization",
+        "unrestricted resource consumption",
+        "broken function level authorization",
+        "unrestricted access to sensitive business flows",
+        "server side request forgery",
+        "security misconfiguration",
+        "improper inventory management",
+        "unsafe consumption of APIs",
+    ];
+    Ok(not_run(
+        step,
+        "audit-report",
+        "OWASP API security probing",
+        json!({
+            "owasp_api_top_10": checklist.iter().map(|item| json!({"item": item, "status": "not_run"})).collect::<Vec<_>>(),
+            "critical": null, "high": null,
+        }),
+    ))
+}
+
+pub(crate) fn performance_analyst(step: &Step<'_>) -> Result<Work, AgentError> {
+    let slas = &step.spec.slas;
+    Ok(not_run(
+        step,
+        "benchmarks",
+        "Load, stress, spike and endurance testing",
+        json!({
+            "targets": {"p95_ms": slas.p95_ms, "rps": slas.rps, "error_rate_percent": slas.error_rate_percent, "memory_mb": slas.memory_mb},
+        }),
+    ))
+}
+
+pub(crate) fn performance_monitor(step: &Step<'_>) -> Result<Work, AgentError> {
+    Ok(not_run(
+        step,
+        "metrics",
+        "Production monitoring",
+        json!({"p95_ms": null, "error_rate_percent": null, "uptime_percent": null}),
+    ))
+}
+
+/// The visit number in a round name (`tdd#2/item-1/red` → 2).
+fn visit_of(round: &str) -> u32 {
+    round
+        .split('#')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|visit| visit.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Go/no-go from recorded gate evidence only: the latest visit of every phase counts; a
+/// failed, rejected or not-run gate is a blocker.
+pub(crate) fn decide(gates: &[GateRecord]) -> serde_json::Value {
+    let mut latest: BTreeMap<&str, u32> = BTreeMap::new();
+    for record in gates {
+        let visit = visit_of(&record.round);
+        let entry = latest.entry(record.phase.as_str()).or_insert(visit);
+        *entry = (*entry).max(visit);
+    }
+    let counted: Vec<&GateRecord> = gates
+        .iter()
+        .filter(|record| latest.get(record.phase.as_str()) == Some(&visit_of(&record.round)))
+        .collect();
+    let ok = |record: &GateRecord| record.outcome == "passed" || record.outcome == "approved";
+    let passed = counted.iter().filter(|record| ok(record)).count();
+    let blockers: Vec<serde_json::Value> = counted
+        .iter()
+        .filter(|record| !ok(record))
+        .map(|record| json!({"phase": record.phase, "gate": record.gate, "round": record.round, "outcome": record.outcome, "summary": record.summary}))
+        .collect();
+    let total = counted.len();
+    let readiness = if total == 0 {
+        0
+    } else {
+        (passed * 100 + total / 2) / total
+    };
+    let red_items: Vec<&str> = counted
+        .iter()
+        .filter(|r| r.gate == "red-fails" && r.outcome == "passed")
+        .map(|r| r.round.as_str())
+        .collect();
+    let green_items = counted
+        .iter()
+        .filter(|r| r.gate == "green-passes" && r.outcome == "passed")
+        .count();
+    let decision = if blockers.is_empty() && readiness >= 90 && total > 0 {
+        "GO"
+    } else {
+        "NO-GO"
+    };
+    json!({
+        "decision": decision,
+        "readiness_score": readiness,
+        "gates_counted": total,
+        "gates_passed": passed,
+        "blockers": blockers,
+        "tdd": {"verified_red": red_items.len(), "verified_green": green_items},
+        "basis": "recorded gate evidence of the latest visit of every phase; nothing else",
+    })
+}
+
+pub(crate) fn production_validator(step: &Step<'_>) -> Result<Work, AgentError> {
+    let verdict = decide(&step.request.gates);
+    let decision = verdict["decision"].as_str().unwrap_or("NO-GO").to_string();
+    let blockers = verdict["blockers"].as_array().map_or(0, Vec::len);
+    let mut work = Work {
+        summary: format!(
+            "{decision}: readiness {} from {} recorded gates, {blockers} blockers",
+            verdict["readiness_score"], verdict["gates_counted"]
+        ),
+        decisions: vec![format!(
+            "Decision {decision}, computed only from recorded gate evidence"
+        )],
+        ..Work::default()
+    };
+    work.deliverables
+        .insert(step.write_name("go-no-go"), verdict);
+    Ok(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(phase: &str, round: &str, gate: &str, outcome: &str) -> GateRecord {
+        GateRecord {
+            phase: phase.into(),
+            round: round.into(),
+            gate: gate.into(),
+            kind: "command".into(),
+            outcome: outcome.into(),
+            summary: String::new(),
+            evidence: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn go_needs_every_gate_of_the_latest_visits_to_pass() {
+        let gates = vec![
+            record("build", "build#1", "tests", "failed"),
+            record("build", "build#2", "tests", "passed"),
+            record("plan", "plan#1", "approved", "approved"),
+        ];
+        let verdict = decide(&gates);
+        assert_eq!(verdict["decision"], "GO");
+        assert_eq!(verdict["readiness_score"], 100);
+    }
+
+    #[test]
+    fn a_gate_not_run_is_a_blocker() {
+        let gates = vec![
+            record("build", "build#1", "tests", "passed"),
+            record("validate", "validate#1", "load", "not_run"),
+        ];
+        let verdict = decide(&gates);
+        assert_eq!(verdict["decision"], "NO-GO");
+        assert_eq!(verdict["readiness_score"], 50);
+        assert_eq!(verdict["blockers"][0]["gate"], "load");
+        assert_eq!(decide(&[])["decision"], "NO-GO", "no evidence is no GO");
+    }
+}

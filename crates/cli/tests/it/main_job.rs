@@ -1,0 +1,304 @@
+//! The main job end to end: `apiwright run api-development --spec examples/bookstore.yaml`
+//! from an empty output directory, then the generated service is started and a real HTTP
+//! client registers, logs in, creates, lists, filters, updates and deletes records, and is
+//! refused another user's record.
+//!
+//! It compiles the generated project, so it shares one cargo target directory with the code
+//! generator's tests (`target/generated`) to build the dependencies once.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::Child;
+use std::process::Command;
+use std::process::Stdio;
+use std::time::Duration;
+use std::time::Instant;
+
+use serde_json::Value;
+use serde_json::json;
+
+use crate::support::Sandbox;
+use crate::support::repo_root;
+
+fn shared_target() -> PathBuf {
+    repo_root().join("target/generated")
+}
+
+/// Kills the service when the test ends, however it ends.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = match body {
+            Some(body) => self.agent.run(
+                request
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .unwrap(),
+            ),
+            None => self.agent.run(request.body(()).unwrap()),
+        }
+        .unwrap();
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn token(&self, path: &str, email: &str, password: &str, expected: u16) -> String {
+        let (status, body) = self.call(
+            "POST",
+            path,
+            None,
+            Some(json!({"email": email, "password": password})),
+        );
+        assert_eq!(status, expected, "{path} {email}: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_service(binary: &Path, dir: &Path) -> (Service, Client) {
+    let port = free_port();
+    let child = Command::new(binary)
+        .current_dir(dir)
+        .env("PORT", port.to_string())
+        .env("DATABASE_PATH", dir.join("e2e.db"))
+        .env("ADMIN_EMAIL", "admin@example.com")
+        .env("ADMIN_PASSWORD", "admin-password-1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let service = Service(child);
+    let client = Client {
+        base: format!("http://127.0.0.1:{port}"),
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = client
+            .agent
+            .get(format!("{}/health", client.base))
+            .call()
+            .map(|r| r.status().as_u16());
+        if matches!(ready, Ok(200)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the generated service did not become healthy"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (service, client)
+}
+
+#[test]
+fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
+    let sandbox = Sandbox::new();
+    let spec = repo_root().join("examples/bookstore.yaml");
+    let out = sandbox.path().join("out");
+    let output = sandbox
+        .command(&[
+            "run",
+            "api-development",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--yes",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("APIWRIGHT_TARGET_DIR", shared_target())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Load, security, contract, coverage and deployment evidence is not produced by this
+    // version: the validator must say NO-GO and the run must stop before deploying.
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let report = sandbox.report(&sandbox.last_run_id());
+    let phases: Vec<(&str, &str)> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["phase"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            ("planning", "completed"),
+            ("foundation", "completed"),
+            ("tdd-implementation", "completed"),
+            ("testing-documentation", "completed"),
+            ("deployment", "failed"),
+        ]
+    );
+    // TDD was verified, not claimed: every batch red before green.
+    let tdd = report["tdd"].as_array().unwrap();
+    let items: Vec<&str> = tdd
+        .iter()
+        .map(|row| row["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(items, vec!["auth", "authors", "books", "reviews"]);
+    for row in tdd {
+        assert_eq!(row["red"][0], row["red"][1], "{row}");
+        assert_eq!(row["green"][0], row["green"][1], "{row}");
+    }
+    let written = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        written.contains("4 of 4 items were seen failing before their implementation"),
+        "{written}"
+    );
+    assert!(written.contains("Decision **NO-GO**"), "{written}");
+    assert!(written.contains("(ceiling: inference 0.70)"), "{written}");
+    for file in [
+        "openapi.json",
+        "Dockerfile",
+        "ci.sh",
+        "k8s/deployment.yaml",
+        "RUNBOOK.md",
+        "docs/api/reference.md",
+        "migrations/0001_init.down.sql",
+    ] {
+        assert!(out.join(file).exists(), "{file} was not written");
+    }
+
+    // The generated service works over real HTTP. Build it here (incremental) so the binary
+    // is this project's even if another generated `bookstore` shared the target directory.
+    let build = Command::new("cargo")
+        .args(["build", "--quiet"])
+        .current_dir(&out)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .status()
+        .unwrap();
+    assert!(build.success());
+    let binary = shared_target().join("debug/bookstore");
+    let (_service, client) = start_service(&binary, sandbox.path());
+    let alice = client.token(
+        "/api/v1/auth/register",
+        "alice@example.com",
+        "alice-password-1",
+        201,
+    );
+    client.token(
+        "/api/v1/auth/login",
+        "alice@example.com",
+        "alice-password-1",
+        200,
+    );
+    let admin = client.token(
+        "/api/v1/auth/login",
+        "admin@example.com",
+        "admin-password-1",
+        200,
+    );
+
+    let (status, author) = client.call(
+        "POST",
+        "/api/v1/authors",
+        Some(&admin),
+        Some(json!({"name": "Ursula K. Le Guin"})),
+    );
+    assert_eq!(status, 201, "{author}");
+    let (status, refused) = client.call(
+        "POST",
+        "/api/v1/authors",
+        Some(&alice),
+        Some(json!({"name": "Not an admin"})),
+    );
+    assert_eq!(
+        status, 403,
+        "members cannot curate the catalogue: {refused}"
+    );
+    let (status, book) = client.call(
+        "POST",
+        "/api/v1/books",
+        Some(&admin),
+        Some(json!({"title": "The Dispossessed", "isbn": "9780061054884", "price": "9.99", "genre": "fiction", "author_id": author["id"]})),
+    );
+    assert_eq!(status, 201, "{book}");
+    let (status, page) = client.call("GET", "/api/v1/books?genre=fiction", None, None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"][0]["title"], "The Dispossessed");
+    let (_, none) = client.call("GET", "/api/v1/books?genre=history", None, None);
+    assert_eq!(none["data"].as_array().map(Vec::len), Some(0), "{none}");
+    let book_path = format!("/api/v1/books/{}", book["id"].as_str().unwrap());
+    let (status, updated) = client.call(
+        "PATCH",
+        &book_path,
+        Some(&admin),
+        Some(json!({"price": "12.50"})),
+    );
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["price"], "12.50");
+
+    let (status, review) = client.call(
+        "POST",
+        "/api/v1/reviews",
+        Some(&alice),
+        Some(json!({"book_id": book["id"], "rating": 5, "body": "Anarres!"})),
+    );
+    assert_eq!(status, 201, "{review}");
+    let review_path = format!("/api/v1/reviews/{}", review["id"].as_str().unwrap());
+    let bob = client.token(
+        "/api/v1/auth/register",
+        "bob@example.com",
+        "bob-password-12",
+        201,
+    );
+    let (status, _) = client.call("GET", &review_path, Some(&bob), None);
+    assert_eq!(status, 404, "another user's review is refused");
+    let (status, _) = client.call(
+        "PATCH",
+        &review_path,
+        Some(&bob),
+        Some(json!({"rating": 1})),
+    );
+    assert_eq!(status, 404, "and cannot be changed");
+    let (_, bobs) = client.call("GET", "/api/v1/reviews", Some(&bob), None);
+    assert_eq!(bobs["total"], 0, "{bobs}");
+    let (status, _) = client.call("DELETE", &review_path, Some(&alice), None);
+    assert_eq!(status, 204);
+    let (status, _) = client.call("GET", &review_path, Some(&alice), None);
+    assert_eq!(status, 404);
+    let (status, _) = client.call("DELETE", &book_path, Some(&admin), None);
+    assert_eq!(status, 204);
+}
