@@ -48,6 +48,20 @@ fn item(step: &Step<'_>) -> Result<String, AgentError> {
     }
 }
 
+/// A stable id of the project's directory (FNV-1a of its path), so projects sharing a cargo
+/// target directory never share artifacts (see `apiwright_codegen::try_scaffold_in`).
+fn build_id(workspace: &std::path::Path) -> String {
+    let path = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("w{hash:016x}")
+}
+
 pub(crate) fn tester(step: &Step<'_>) -> Result<Work, AgentError> {
     let item = item(step)?;
     let files = files_of(apiwright_codegen::try_tests_for(&step.spec, &item))?;
@@ -81,7 +95,10 @@ pub(crate) fn backend_developer(step: &Step<'_>) -> Result<Work, AgentError> {
     let spec = &step.spec;
     let mut work = Work::default();
     if step.wants("project-setup") {
-        let files = files_of(apiwright_codegen::try_scaffold(spec))?;
+        let files = files_of(apiwright_codegen::try_scaffold_in(
+            spec,
+            &build_id(step.workspace()),
+        ))?;
         let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
         work.summary = format!(
             "Scaffolded the {} service (axum, SQLite, JWT): {} files, no endpoint implemented yet",
@@ -170,4 +187,36 @@ pub(crate) fn code_reviewer(step: &Step<'_>) -> Result<Work, AgentError> {
         }),
     );
     Ok(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_ids_are_stable_per_directory_and_differ_between_directories() {
+        let one = tempfile::tempdir().unwrap();
+        let two = tempfile::tempdir().unwrap();
+        assert_eq!(build_id(one.path()), build_id(one.path()));
+        assert_ne!(build_id(one.path()), build_id(two.path()));
+        let spec = apiwright_spec::load_str(
+            "spec.yaml",
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/bookstore.yaml"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let files = apiwright_codegen::try_scaffold_in(&spec, &build_id(one.path())).unwrap();
+        let manifest = files.iter().find(|file| file.path == "Cargo.toml").unwrap();
+        assert!(
+            manifest
+                .contents
+                .contains(&format!("version = \"1.0.0+{}\"", build_id(one.path()))),
+            "{}",
+            manifest.contents
+        );
+        assert!(apiwright_codegen::try_scaffold_in(&spec, "no spaces").is_err());
+    }
 }

@@ -245,11 +245,7 @@ pub(crate) fn decide(gates: &[GateRecord]) -> serde_json::Value {
         .map(|record| json!({"phase": record.phase, "gate": record.gate, "round": record.round, "outcome": record.outcome, "summary": record.summary}))
         .collect();
     let total = counted.len();
-    let readiness = if total == 0 {
-        0
-    } else {
-        (passed * 100 + total / 2) / total
-    };
+    let readiness = (passed * 100 + total / 2).checked_div(total).unwrap_or(0);
     let red_items: Vec<&str> = counted
         .iter()
         .filter(|r| r.gate == "red-fails" && r.outcome == "passed")

@@ -75,6 +75,24 @@ impl std::error::Error for CodegenError {}
 /// Path of the file that carries a generation error into the build.
 pub const ERROR_FILE: &str = "src/codegen_error.rs";
 
+/// [`try_scaffold`] for a project at a given place: `build_id` (letters, digits, `.`, `-`)
+/// becomes semver build metadata of the package version. Cargo's artifact hash of a package
+/// that is its own workspace root ignores where it lives, so two generated projects with the
+/// same name and version sharing one target directory would reuse each other's builds; a
+/// build id derived from the project's path keeps them apart.
+pub fn try_scaffold_in(spec: &Spec, build_id: &str) -> Result<Vec<GeneratedFile>, CodegenError> {
+    if build_id.is_empty()
+        || !build_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(CodegenError::Template(format!(
+            "build id `{build_id}`: expected letters, digits, `.` or `-`"
+        )));
+    }
+    scaffold_project(spec, build_id)
+}
+
 /// The TDD items in build order: `auth`, then each resource's plural, every resource after
 /// the resources it references.
 pub fn items(spec: &Spec) -> Vec<String> {
@@ -89,8 +107,13 @@ pub fn scaffold(spec: &Spec) -> Vec<GeneratedFile> {
 
 /// [`scaffold`], reporting errors.
 pub fn try_scaffold(spec: &Spec) -> Result<Vec<GeneratedFile>, CodegenError> {
+    scaffold_project(spec, "")
+}
+
+fn scaffold_project(spec: &Spec, build_id: &str) -> Result<Vec<GeneratedFile>, CodegenError> {
     let env = render::environment()?;
-    let project = Project::new(spec);
+    let mut project = Project::new(spec);
+    project.build_id = build_id.to_owned();
     let mut files = Vec::new();
     for name in render::SCAFFOLD_TEMPLATES {
         files.push(GeneratedFile::new(

@@ -142,6 +142,8 @@ pub(crate) struct Project {
     pub registry_doc: String,
     /// Modules mounted by the registry.
     pub implemented: Vec<String>,
+    /// Semver build metadata appended to the package version (see [`crate::try_scaffold_in`]).
+    pub build_id: String,
 }
 
 impl Project {
@@ -192,6 +194,7 @@ impl Project {
             ),
             items,
             implemented: Vec::new(),
+            build_id: String::new(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! The public API on the example specs: items, file sets, errors, and that generated Rust is
 //! rustfmt-clean.
 
-use std::path::Path;
 use std::process::Command;
 
 use apiwright_codegen::{
@@ -33,18 +32,6 @@ pub fn full_project(spec: &apiwright_spec::Spec) -> Vec<GeneratedFile> {
 }
 
 /// Writes the finished bookstore project to `$CODEGEN_OUT` (a development aid).
-#[test]
-#[ignore = "development aid: CODEGEN_OUT=dir cargo test -p apiwright-codegen --test it -- --ignored write_"]
-fn write_full_projects() {
-    let out = std::env::var("CODEGEN_OUT").expect("CODEGEN_OUT");
-    for name in ["bookstore", "user-management", "order-service"] {
-        if let Some(spec) = support::example(name) {
-            support::write(&Path::new(&out).join(name), &full_project(&spec));
-        }
-    }
-    let edge = support::edge_cases();
-    support::write(&Path::new(&out).join("edge-cases"), &full_project(&edge));
-}
 
 #[test]
 fn items_are_auth_then_resources_after_what_they_reference() {
