@@ -11,6 +11,7 @@ mod cli_latency;
 mod concurrent;
 mod engine_throughput;
 mod machine;
+mod main_job;
 mod report;
 mod stats;
 
@@ -47,6 +48,8 @@ enum Bench {
     CliLatency,
     EngineThroughput,
     ConcurrentWriters,
+    /// The main job, cold and warm (minutes; run only when asked for by name).
+    MainJob,
 }
 
 /// Sizes of a run.
@@ -101,8 +104,11 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let workspace = workspace_root();
-    let wants = |bench: Bench| args.only.is_empty() || args.only.contains(&bench);
-    let needs_binary = wants(Bench::CliLatency) || wants(Bench::ConcurrentWriters);
+    let wants = |bench: Bench| {
+        args.only.contains(&bench) || (args.only.is_empty() && bench != Bench::MainJob)
+    };
+    let needs_binary =
+        wants(Bench::CliLatency) || wants(Bench::ConcurrentWriters) || wants(Bench::MainJob);
     let binary = match (&args.bin, needs_binary) {
         (Some(path), _) => {
             if !path.is_file() {
@@ -126,6 +132,7 @@ fn run() -> anyhow::Result<()> {
         cli_latency: None,
         engine_throughput: None,
         concurrent_writers: None,
+        main_job: None,
     };
     if wants(Bench::CliLatency) {
         let binary = binary.as_deref().context("no binary")?;
@@ -158,6 +165,11 @@ fn run() -> anyhow::Result<()> {
             plan.writer_threads,
             plan.puts_per_thread,
         )?);
+    }
+    if wants(Bench::MainJob) {
+        let binary = binary.as_deref().context("no binary")?;
+        eprintln!("running main-job (cold, then warm; minutes)…");
+        report.main_job = Some(main_job::run(binary, &workspace)?);
     }
     if args.json {
         println!(
