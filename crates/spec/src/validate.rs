@@ -47,14 +47,7 @@ pub(crate) fn validate(spec: &Spec) -> Vec<Issue> {
     checker.issues
 }
 
-/// `` `a`, `b`, `c` `` for messages.
-fn list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
-    names
-        .into_iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use apiwright_yaml::quoted_list as list;
 
 /// `[a-z][a-z0-9_]*`.
 fn is_snake_case(name: &str) -> bool {

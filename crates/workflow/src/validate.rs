@@ -67,14 +67,7 @@ pub(crate) fn validate(workflow: &Workflow) -> Vec<Issue> {
     checker.issues
 }
 
-/// `` `a`, `b`, `c` `` for messages.
-fn list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
-    names
-        .into_iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use apiwright_yaml::quoted_list as list;
 
 impl Checker<'_> {
     fn report(&mut self, path: Path, message: impl Into<String>) {

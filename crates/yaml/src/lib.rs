@@ -19,3 +19,12 @@ pub use shape::shape_error;
 pub use span_index::Path;
 pub use span_index::Position;
 pub use span_index::SpanIndex;
+
+/// `` `a`, `b`, `c` `` — how diagnostics name several things.
+pub fn quoted_list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
