@@ -23,7 +23,7 @@ pub(crate) async fn evaluate(
     let timeout = check
         .timeout_secs
         .map_or(context.default_timeout, Duration::from_secs);
-    let execution = shell::run(&command_line, context, timeout, &mut |_| {}).await;
+    let execution = shell::run(&command_line, context, &[], timeout, &mut |_| {}).await;
     let passed = match (check.expect, execution.exit_code, execution.timed_out) {
         (_, _, true) | (_, None, false) => false,
         (Expect::Success, Some(code), false) => code == 0,

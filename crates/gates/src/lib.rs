@@ -9,6 +9,7 @@
 //! one arm in [`evaluate`]. This crate must not decide what a failure means for the run.
 
 mod command;
+mod coverage;
 mod memory;
 mod score;
 mod shell;
@@ -79,7 +80,9 @@ pub enum GateError {
     #[error("gate `{0}` is an approval gate: the engine asks a person")]
     NeedsPerson(String),
     /// The gate sets no check or several.
-    #[error("gate `{0}` must set exactly one of command, tests, memory, score, approval, planned")]
+    #[error(
+        "gate `{0}` must set exactly one of command, tests, coverage, memory, score, approval, planned"
+    )]
     Malformed(String),
 }
 
@@ -89,6 +92,7 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
     let (outcome, summary, evidence) = match gate.check() {
         Some(GateCheck::Command(check)) => command::evaluate(check, context).await?,
         Some(GateCheck::Tests(check)) => tests_gate::evaluate(check, context).await?,
+        Some(GateCheck::Coverage(check)) => coverage::evaluate(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),

@@ -29,6 +29,7 @@ pub(crate) struct Execution {
 pub(crate) async fn run(
     command_line: &str,
     context: &GateContext<'_>,
+    extra_env: &[(String, String)],
     timeout: Duration,
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Execution {
@@ -39,6 +40,7 @@ pub(crate) async fn run(
         .arg(format!("exec 2>&1\n{command_line}"))
         .current_dir(context.workspace)
         .envs(context.env.iter().map(|(name, value)| (name, value)))
+        .envs(extra_env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -76,7 +76,7 @@ pub(crate) async fn evaluate(
         .timeout_secs
         .map_or(context.default_timeout, Duration::from_secs);
     let mut counts = TestCounts::default();
-    let execution = shell::run(&command_line, context, timeout, &mut |line| {
+    let execution = shell::run(&command_line, context, &[], timeout, &mut |line| {
         counts.read_line(line);
     })
     .await;

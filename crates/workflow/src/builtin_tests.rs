@@ -746,7 +746,6 @@ fn api_development_tdd_cycles_red_green_refactor_per_endpoint() {
             ("review-approved", "score"),
             ("all-tests", "tests"),
             ("lint", "command"),
-            ("coverage", "planned"),
         ]
     );
     assert_eq!(workflow.parameters["coverage_target"].default, "90");
@@ -768,6 +767,7 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
             ("contract", "planned"),
             ("security", "planned"),
             ("performance", "planned"),
+            ("coverage", "coverage"),
             ("docs-and-runbook", "memory"),
         ]
     );
@@ -792,6 +792,15 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
         })
     );
     assert_eq!(gate(deployment, "deploy").kind_name(), "planned");
+    let decision = gate(deployment, "go-decision")
+        .score
+        .as_ref()
+        .expect("a score gate");
+    assert_eq!(
+        (decision.field.as_deref(), decision.max),
+        (Some("blocker_count"), Some(0.0)),
+        "NO-GO blocks the deployment"
+    );
     assert_eq!(deployment.on_fail, OnFail::Abort, "a NO-GO ends the run");
     let writes: Vec<&str> = deployment
         .steps

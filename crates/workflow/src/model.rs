@@ -226,8 +226,8 @@ impl Step {
     }
 }
 
-/// A check that must pass. Exactly one of `command`, `tests`, `memory`, `score`, `approval`,
-/// `planned` is set.
+/// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `memory`, `score`,
+/// `approval`, `planned` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -245,6 +245,9 @@ pub struct Gate {
     /// Run tests and read their results from the runner's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestsCheck>,
+    /// Measure line coverage of a cargo project's tests (LLVM source-based coverage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageCheck>,
     /// Require memory keys or patterns to exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryCheck>,
@@ -267,6 +270,8 @@ pub enum GateCheck<'a> {
     Command(&'a CommandCheck),
     /// See [`TestsCheck`].
     Tests(&'a TestsCheck),
+    /// See [`CoverageCheck`].
+    Coverage(&'a CoverageCheck),
     /// See [`MemoryCheck`].
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
@@ -284,6 +289,7 @@ impl Gate {
         let mut checks = [
             self.command.as_ref().map(GateCheck::Command),
             self.tests.as_ref().map(GateCheck::Tests),
+            self.coverage.as_ref().map(GateCheck::Coverage),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
@@ -303,6 +309,7 @@ impl Gate {
         match self.check() {
             Some(GateCheck::Command(_)) => "command",
             Some(GateCheck::Tests(_)) => "tests",
+            Some(GateCheck::Coverage(_)) => "coverage",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",
@@ -345,6 +352,23 @@ pub struct TestsCheck {
     /// Fewest passing tests a `pass` requires (default 1: an empty suite proves nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_tests: Option<u32>,
+}
+
+/// Run a cargo project's tests instrumented with `-C instrument-coverage` and require a share
+/// of its lines to be executed. Needs `llvm-profdata` and `llvm-cov` (Debian's `llvm-19`, or
+/// rustup's `llvm-tools`); without them the gate fails saying so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageCheck {
+    /// Lowest line coverage in percent; a template (e.g. `{coverage_target}`) or a number.
+    pub min_lines: String,
+    /// Regular expressions of source files left out (dependencies and the standard library
+    /// always are), e.g. `src/main\\.rs$`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Time limit in seconds (default 600); an instrumented build recompiles dependencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
 }
 
 /// What a tests gate requires.

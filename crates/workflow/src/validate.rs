@@ -364,6 +364,7 @@ impl Checker<'_> {
             let set: Vec<&str> = [
                 ("command", gate.command.is_some()),
                 ("tests", gate.tests.is_some()),
+                ("coverage", gate.coverage.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
@@ -381,7 +382,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `coverage`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );

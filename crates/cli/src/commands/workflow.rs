@@ -250,6 +250,9 @@ pub fn render_show(workflow: &Workflow) -> String {
                         apiwright_workflow::TestsExpect::Fail => "fail (red)",
                     }
                 ),
+                Some(GateCheck::Coverage(check)) => {
+                    format!("coverage: at least {}% of lines", check.min_lines)
+                }
                 Some(GateCheck::Memory(check)) => format!("memory {}", check.keys.join(", ")),
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",

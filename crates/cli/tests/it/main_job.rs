@@ -151,7 +151,7 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // Load, security, contract, coverage and deployment evidence is not produced by this
+    // Load, security, contract and deployment evidence is not produced by this
     // version: the validator must say NO-GO and the run must stop before deploying.
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     let report = sandbox.report(&sandbox.last_run_id());
@@ -182,6 +182,23 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
         assert_eq!(row["red"][0], row["red"][1], "{row}");
         assert_eq!(row["green"][0], row["green"][1], "{row}");
     }
+    // Coverage is measured, not claimed: LLVM line coverage of the service, at least 90 %.
+    let coverage = report["phases"][3]["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|gate| gate["gate"] == "coverage")
+        .cloned()
+        .unwrap();
+    assert_eq!(coverage["status"], "passed", "{coverage}");
+    assert!(
+        coverage["evidence"]["line_percent"].as_f64().unwrap() >= 90.0,
+        "{coverage}"
+    );
+    assert!(
+        coverage["evidence"]["lines"].as_u64().unwrap() > 500,
+        "{coverage}"
+    );
     let written = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(
         written.contains("4 of 4 items were seen failing before their implementation"),

@@ -33,6 +33,7 @@ fn gate(id: &str) -> Gate {
         stage: None,
         command: None,
         tests: None,
+        coverage: None,
         memory: None,
         score: None,
         approval: None,
@@ -401,4 +402,61 @@ async fn a_planned_gate_is_never_passed() {
         report.summary,
         "not run: load checks are not part of this version of apiwright"
     );
+}
+
+fn coverage_gate(min_lines: &str) -> Gate {
+    Gate {
+        coverage: Some(apiwright_workflow::CoverageCheck {
+            min_lines: min_lines.into(),
+            exclude: vec![],
+            timeout_secs: Some(600),
+        }),
+        ..gate("coverage")
+    }
+}
+
+async fn check_coverage(fixture: &Fixture, gate: &Gate) -> GateReport {
+    let target = fixture.dir.path().join("target");
+    let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
+    let context = GateContext {
+        workspace: fixture.dir.path(),
+        store: &fixture.store,
+        vars: &fixture.vars,
+        default_timeout: Duration::from_secs(600),
+        env: &env,
+    };
+    evaluate(gate, &context).await.unwrap()
+}
+
+#[tokio::test]
+async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
+    let fixture = Fixture::new();
+    // `answer` is tested; `unused` is never called: 2 of its lines stay uncovered.
+    tiny_crate(&fixture, "assert_eq!(super::answer(), 42);");
+    let lib = fixture.dir.path().join("src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str("pub fn unused(x: i32) -> i32 {\n    x * 2\n}\n");
+    std::fs::write(&lib, source).unwrap();
+    let strict = check_coverage(&fixture, &coverage_gate("100")).await;
+    assert_eq!(strict.outcome, GateOutcome::Failed, "{}", strict.summary);
+    assert!(
+        strict.summary.contains("expected at least 100%"),
+        "{}",
+        strict.summary
+    );
+    let covered = strict.evidence["covered"].as_u64().unwrap();
+    let lines = strict.evidence["lines"].as_u64().unwrap();
+    assert!(covered < lines, "{}", strict.evidence);
+    let lenient = check_coverage(&fixture, &coverage_gate("{api_id}")).await;
+    assert_eq!(
+        lenient.outcome,
+        GateOutcome::Failed,
+        "a minimum that is not a number is refused"
+    );
+    assert_eq!(
+        lenient.summary,
+        "expected a percentage for min_lines, found `books`"
+    );
+    let passing = check_coverage(&fixture, &coverage_gate("50")).await;
+    assert_eq!(passing.outcome, GateOutcome::Passed, "{}", passing.summary);
 }

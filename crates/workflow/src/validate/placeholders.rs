@@ -86,6 +86,12 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
         if let Some(tests) = &gate.tests {
             templates.push((gate_at.key("tests").key("run"), &tests.run));
         }
+        if let Some(coverage) = &gate.coverage {
+            templates.push((
+                gate_at.key("coverage").key("min_lines"),
+                &coverage.min_lines,
+            ));
+        }
         if let Some(memory) = &gate.memory {
             let keys = gate_at.key("memory").key("keys");
             let indexed = memory.keys.iter().enumerate();
