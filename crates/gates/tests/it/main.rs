@@ -323,17 +323,22 @@ fn tests_gate(expect: TestsExpect) -> Gate {
     }
 }
 
-async fn check_tests(fixture: &Fixture, expect: TestsExpect) -> GateReport {
+/// Evaluates a gate in the fixture's crate, with its own cargo target directory.
+async fn check_in_crate(fixture: &Fixture, gate: &Gate) -> GateReport {
     let target = fixture.dir.path().join("target");
     let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
     let context = GateContext {
         workspace: fixture.dir.path(),
         store: &fixture.store,
         vars: &fixture.vars,
-        default_timeout: Duration::from_secs(300),
+        default_timeout: Duration::from_secs(600),
         env: &env,
     };
-    evaluate(&tests_gate(expect), &context).await.unwrap()
+    evaluate(gate, &context).await.unwrap()
+}
+
+async fn check_tests(fixture: &Fixture, expect: TestsExpect) -> GateReport {
+    check_in_crate(fixture, &tests_gate(expect)).await
 }
 
 #[tokio::test]
@@ -415,19 +420,6 @@ fn coverage_gate(min_lines: &str) -> Gate {
     }
 }
 
-async fn check_coverage(fixture: &Fixture, gate: &Gate) -> GateReport {
-    let target = fixture.dir.path().join("target");
-    let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
-    let context = GateContext {
-        workspace: fixture.dir.path(),
-        store: &fixture.store,
-        vars: &fixture.vars,
-        default_timeout: Duration::from_secs(600),
-        env: &env,
-    };
-    evaluate(gate, &context).await.unwrap()
-}
-
 #[tokio::test]
 async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
     let fixture = Fixture::new();
@@ -437,7 +429,7 @@ async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
     let mut source = std::fs::read_to_string(&lib).unwrap();
     source.push_str("pub fn unused(x: i32) -> i32 {\n    x * 2\n}\n");
     std::fs::write(&lib, source).unwrap();
-    let strict = check_coverage(&fixture, &coverage_gate("100")).await;
+    let strict = check_in_crate(&fixture, &coverage_gate("100")).await;
     assert_eq!(strict.outcome, GateOutcome::Failed, "{}", strict.summary);
     assert!(
         strict.summary.contains("expected at least 100%"),
@@ -447,7 +439,7 @@ async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
     let covered = strict.evidence["covered"].as_u64().unwrap();
     let lines = strict.evidence["lines"].as_u64().unwrap();
     assert!(covered < lines, "{}", strict.evidence);
-    let lenient = check_coverage(&fixture, &coverage_gate("{api_id}")).await;
+    let lenient = check_in_crate(&fixture, &coverage_gate("{api_id}")).await;
     assert_eq!(
         lenient.outcome,
         GateOutcome::Failed,
@@ -457,6 +449,6 @@ async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
         lenient.summary,
         "expected a percentage for min_lines, found `books`"
     );
-    let passing = check_coverage(&fixture, &coverage_gate("50")).await;
+    let passing = check_in_crate(&fixture, &coverage_gate("50")).await;
     assert_eq!(passing.outcome, GateOutcome::Passed, "{}", passing.summary);
 }
