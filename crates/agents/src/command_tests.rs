@@ -30,7 +30,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
         siblings: vec![],
         handoffs: vec![],
         feedback: vec![],
-        gates: vec![],
+        gates: std::sync::Arc::from(Vec::new()),
         writes: writes
             .iter()
             .map(|name| WriteTarget {

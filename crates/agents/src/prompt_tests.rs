@@ -45,7 +45,7 @@ fn request() -> StepRequest {
             decisions: vec!["Use PostgreSQL".into()],
         }],
         feedback: vec![],
-        gates: vec![],
+        gates: std::sync::Arc::from(Vec::new()),
         writes: vec![WriteTarget {
             name: "api-contract".into(),
             key: "develop-backend/t1/phase-1/orchestrate-synthesis/api-contract".into(),

@@ -94,8 +94,9 @@ pub struct StepRequest {
     pub handoffs: Vec<Handoff>,
     /// Why the previous round failed (gate evidence, rejection reasons), for loops.
     pub feedback: Vec<String>,
-    /// Every gate outcome recorded in the run so far, oldest first.
-    pub gates: Vec<GateRecord>,
+    /// Every gate outcome recorded in the run so far, oldest first (shared: it carries
+    /// evidence and is handed to every step).
+    pub gates: std::sync::Arc<[GateRecord]>,
     /// Deliverables to produce.
     pub writes: Vec<WriteTarget>,
     /// The run's workspace directory (the agent's working directory).

@@ -588,7 +588,7 @@ impl Engine {
             siblings,
             handoffs,
             feedback: active.machine.feedback().to_vec(),
-            gates: active.machine.gate_log().to_vec(),
+            gates: Arc::clone(active.machine.gate_log()),
             writes,
             workspace: active.workspace.clone(),
             db_path: self.config.db_path.clone(),

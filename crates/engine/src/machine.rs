@@ -195,7 +195,8 @@ pub struct Machine {
     loops: BTreeMap<String, u32>,
     escalations: u32,
     handoffs: Vec<Handoff>,
-    gate_log: Vec<apiwright_agents::GateRecord>,
+    /// Shared with step requests; copied only when a gate is recorded after a request took it.
+    gate_log: Arc<[apiwright_agents::GateRecord]>,
     /// Set when an escalation was rejected: the run fails next.
     rejected: Option<String>,
 }
@@ -215,7 +216,7 @@ impl Machine {
             loops: BTreeMap::new(),
             escalations: 0,
             handoffs: Vec::new(),
-            gate_log: Vec::new(),
+            gate_log: Arc::from(Vec::new()),
             rejected: None,
         }
     }
@@ -272,8 +273,14 @@ impl Machine {
     }
 
     /// Every gate outcome recorded so far, oldest first.
-    pub fn gate_log(&self) -> &[apiwright_agents::GateRecord] {
+    pub fn gate_log(&self) -> &Arc<[apiwright_agents::GateRecord]> {
         &self.gate_log
+    }
+
+    fn record_gate(&mut self, record: apiwright_agents::GateRecord) {
+        let mut log = self.gate_log.to_vec();
+        log.push(record);
+        self.gate_log = Arc::from(log);
     }
 
     /// Feedback of the current round (why the previous one failed).
@@ -470,7 +477,7 @@ impl Machine {
                 evidence,
                 ..
             } => {
-                self.gate_log.push(apiwright_agents::GateRecord {
+                self.record_gate(apiwright_agents::GateRecord {
                     phase: round.phase.clone(),
                     round: round.to_string(),
                     gate: gate.clone(),
@@ -513,7 +520,7 @@ impl Machine {
                 by,
                 reason,
             } => {
-                self.gate_log.push(apiwright_agents::GateRecord {
+                self.record_gate(apiwright_agents::GateRecord {
                     phase: round.phase.clone(),
                     round: round.to_string(),
                     gate: gate.clone(),
