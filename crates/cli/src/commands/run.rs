@@ -318,7 +318,7 @@ pub fn drive(
 /// Writes `REPORT.md` into the run's workspace.
 fn write_report(engine: &Engine, run_id: &str) -> anyhow::Result<PathBuf> {
     let report = crate::commands::runs::build_report(engine, run_id)?;
-    let extras = crate::commands::runs::report_extras(engine.store(), run_id)?;
+    let extras = crate::commands::runs::report_extras(engine, run_id)?;
     let workspace = engine
         .store()
         .run(run_id)?

@@ -93,31 +93,44 @@ pub fn build_report(engine: &apiwright_engine::Engine, run_id: &str) -> anyhow::
     Ok(report::build(run_id, &workflow, &timed))
 }
 
-/// Deliverables of this run quoted in `REPORT.md`: found by their key suffix and by the run id
-/// the engine writes into every deliverable's `why` tag.
+/// Deliverables of this run quoted in `REPORT.md`: the keys come from the run's own
+/// `step_finished` events, and the value is the version this run wrote (from the key's
+/// history), so a later run that overwrote the key does not change this run's report.
 pub fn report_extras(
-    store: &apiwright_store::Store,
+    engine: &apiwright_engine::Engine,
     run_id: &str,
 ) -> anyhow::Result<crate::report_md::Extras> {
+    let written: Vec<String> = engine
+        .events(run_id)?
+        .into_iter()
+        .filter_map(|event| match event {
+            apiwright_engine::Event::StepFinished { deliverables, .. } => Some(deliverables),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let find = |suffix: &str| -> anyhow::Result<Option<serde_json::Value>> {
-        let pattern = apiwright_store::KeyPattern::parse(&format!("**/{suffix}"))?;
-        Ok(store
-            .memory_match(&pattern)?
+        let Some(key) = written.iter().rev().find(|key| key.ends_with(suffix)) else {
+            return Ok(None);
+        };
+        let history = engine.store().memory_history(key)?;
+        Ok(history
             .into_iter()
-            .filter(|entry| {
-                entry
+            .rev()
+            .filter(|version| {
+                version
                     .tags
                     .get("why")
                     .is_some_and(|why| why.contains(run_id))
             })
-            .find_map(|entry| match entry.value {
-                apiwright_store::Value::Json(value) => Some(value),
-                apiwright_store::Value::Text(_) => None,
+            .find_map(|version| match version.value {
+                Some(apiwright_store::Value::Json(value)) => Some(value),
+                Some(apiwright_store::Value::Text(_)) | None => None,
             }))
     };
     Ok(crate::report_md::Extras {
-        requirements: find("product-manager/requirements")?,
-        go_no_go: find("production-validator/go-no-go")?,
+        requirements: find("/product-manager/requirements")?,
+        go_no_go: find("/production-validator/go-no-go")?,
     })
 }
 

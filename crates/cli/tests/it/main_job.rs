@@ -205,6 +205,8 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
         "{written}"
     );
     assert!(written.contains("Decision **NO-GO**"), "{written}");
+    assert!(written.contains("- Intent: Bookstore API"), "{written}");
+    assert!(written.contains("- Contract: 24 endpoints"), "{written}");
     assert!(written.contains("(ceiling: inference 0.70)"), "{written}");
     for file in [
         "openapi.json",
