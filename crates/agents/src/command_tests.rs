@@ -22,6 +22,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
             command: None,
         },
         task: "Write requirements".into(),
+        params: Default::default(),
         iteration: 1,
         item: None,
         stage: None,

@@ -27,6 +27,7 @@ fn request() -> StepRequest {
             command: None,
         },
         task: "Design the API contracts, versioning and pagination.".into(),
+        params: Default::default(),
         iteration: 1,
         item: None,
         stage: None,

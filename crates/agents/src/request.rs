@@ -78,6 +78,9 @@ pub struct StepRequest {
     pub role: AgentRole,
     /// The task text, placeholders filled.
     pub task: String,
+    /// The run's workflow parameters after defaults and `--param` overrides
+    /// (e.g. `tech_stack`, `feature`), for agents that act on them.
+    pub params: std::collections::BTreeMap<String, String>,
     /// Iteration number (1 outside iterative phases).
     pub iteration: u32,
     /// TDD item, if any.

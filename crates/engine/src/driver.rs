@@ -577,6 +577,7 @@ impl Engine {
             step_id: step.id().to_string(),
             role,
             task: task_text,
+            params: active.machine.params().clone(),
             iteration: task.round.iteration,
             item: task
                 .round
