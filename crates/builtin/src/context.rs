@@ -264,3 +264,48 @@ fn structured_output(request: &StepRequest, work: &Work) -> String {
     });
     serde_json::to_string_pretty(&document).unwrap_or_default()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use apiwright_agents::StepRequest;
+
+    /// A bare step request for `role` working in `workspace`; tests fill in reads and writes.
+    pub(crate) fn request(workspace: &Path, role: &str) -> StepRequest {
+        StepRequest {
+            run_id: "run-test".into(),
+            workflow: "test".into(),
+            phase_id: "phase".into(),
+            phase_number: 1,
+            phase_title: "Phase".into(),
+            step_id: role.into(),
+            role: apiwright_workflow::AgentRole {
+                id: role.into(),
+                description: String::new(),
+                focus: Vec::new(),
+                command: None,
+            },
+            task: String::new(),
+            params: Default::default(),
+            iteration: 1,
+            item: None,
+            stage: None,
+            reads: Vec::new(),
+            missing_reads: Vec::new(),
+            siblings: Vec::new(),
+            handoffs: Vec::new(),
+            feedback: Vec::new(),
+            gates: std::sync::Arc::from(Vec::new()),
+            writes: Vec::new(),
+            workspace: workspace.to_path_buf(),
+            db_path: None,
+            workflow_dir: None,
+            prompt: String::new(),
+            timeout: Duration::from_secs(60),
+            env: Vec::new(),
+            attempt: 1,
+        }
+    }
+}

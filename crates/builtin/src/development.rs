@@ -144,8 +144,41 @@ pub(crate) fn backend_developer(step: &Step<'_>) -> Result<Work, AgentError> {
     Ok(work)
 }
 
+/// The whole project at once — scaffold, every batch's tests and every implementation — for
+/// workflows that build the service in one step rather than test-first per batch. Later
+/// files replace earlier ones with the same path (the last batch mounts every router).
+pub(crate) fn whole_project(step: &Step<'_>) -> Result<Vec<File>, AgentError> {
+    let spec = &step.spec;
+    let mut files = files_of(apiwright_codegen::try_scaffold_in(
+        spec,
+        &build_id(step.workspace()),
+    ))?;
+    let items = apiwright_codegen::items(spec);
+    for (position, item) in items.iter().enumerate() {
+        files.extend(files_of(apiwright_codegen::try_tests_for(spec, item))?);
+        files.extend(files_of(apiwright_codegen::try_implementation_for(
+            spec,
+            item,
+            &items[..=position],
+        ))?);
+    }
+    let mut latest: Vec<File> = Vec::with_capacity(files.len());
+    for file in files {
+        match latest.iter_mut().find(|kept| kept.path == file.path) {
+            Some(kept) => *kept = file,
+            None => latest.push(file),
+        }
+    }
+    Ok(latest)
+}
+
+/// Formats the workspace's project and runs clippy; the findings decide the review. Outside a
+/// TDD phase (no item) the whole project is reviewed.
 pub(crate) fn code_reviewer(step: &Step<'_>) -> Result<Work, AgentError> {
-    let item = item(step)?;
+    let item = match &step.request.item {
+        Some(_) => item(step)?,
+        None => "the project".to_string(),
+    };
     let limit = Duration::from_secs(900);
     let fmt = run_tool(step.workspace(), step.env(), "cargo", &["fmt"], limit);
     let clippy = run_tool(
@@ -218,5 +251,46 @@ mod tests {
             manifest.contents
         );
         assert!(apiwright_codegen::try_scaffold_in(&spec, "no spaces").is_err());
+    }
+
+    #[test]
+    fn the_whole_project_has_every_batch_once_with_every_router_mounted() {
+        let workspace = tempfile::tempdir().unwrap();
+        let spec = apiwright_spec::load_str(
+            "spec.yaml",
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/bookstore.yaml"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let request = crate::context::tests::request(workspace.path(), "backend-developer");
+        let step = Step {
+            request: &request,
+            spec: spec.clone(),
+        };
+        let files = whole_project(&step).unwrap();
+        let mut paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+        let count = paths.len();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), count, "a path appears twice");
+        let last = apiwright_codegen::items(&spec);
+        let expected =
+            apiwright_codegen::try_implementation_for(&spec, last.last().unwrap(), &last).unwrap();
+        for file in expected {
+            let kept = files.iter().find(|kept| kept.path == file.path).unwrap();
+            assert_eq!(
+                kept.contents, file.contents,
+                "{} is not the last batch's",
+                file.path
+            );
+        }
+        for item in &last {
+            for test in apiwright_codegen::try_tests_for(&spec, item).unwrap() {
+                assert!(paths.contains(&test.path.as_str()), "missing {}", test.path);
+            }
+        }
     }
 }
