@@ -115,6 +115,26 @@ pub(crate) fn backend_developer(step: &Step<'_>) -> Result<Work, AgentError> {
             json!({ "language": "rust", "framework": "axum", "database": "sqlite", "files": paths }),
         );
     }
+    if step.wants("implementation") {
+        let files = whole_project(step)?;
+        let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
+        let items = apiwright_codegen::items(spec);
+        work.summary = format!(
+            "Implemented the {} service with its tests: {} ({} files)",
+            spec.api.name,
+            items.join(", "),
+            paths.len()
+        );
+        work.decisions = vec![
+            "Rust with axum and SQLite (WAL), migrations applied at start".into(),
+            "Every batch's HTTP tests ship with its implementation".into(),
+        ];
+        work.files = files;
+        work.deliverables.insert(
+            step.write_name("implementation"),
+            json!({ "language": "rust", "framework": "axum", "database": "sqlite", "implemented": items, "files": paths }),
+        );
+    }
     if step.wants("impl") {
         let item = item(step)?;
         let items = apiwright_codegen::items(spec);
