@@ -100,7 +100,12 @@ pub(crate) async fn evaluate(
         }
     };
 
-    let comparison = compare(&checked.operations, &served.routes, &check.ignore);
+    // Against a document that cannot be read every route would be undocumented: noise.
+    let comparison = if unreadable.is_none() {
+        compare(&checked.operations, &served.routes, &check.ignore)
+    } else {
+        Comparison::default()
+    };
     let mut parts = Vec::new();
     if let Some(error) = &unreadable {
         parts.push(error.clone());
@@ -132,7 +137,7 @@ pub(crate) async fn evaluate(
                 .map(|route| format!("{} {} at {}", route.method, route.path, route.at)),
         ));
     }
-    if !comparison.unserved.is_empty() && unreadable.is_none() {
+    if !comparison.unserved.is_empty() {
         parts.push(counted(
             comparison.unserved.len(),
             "unserved operation",
@@ -146,8 +151,10 @@ pub(crate) async fn evaluate(
         (
             GateOutcome::Passed,
             format!(
-                "{} operations documented, {} served, all match",
-                comparison.documented, comparison.served
+                "{} operation{} documented, {} served, all match",
+                comparison.documented,
+                if comparison.documented == 1 { "" } else { "s" },
+                comparison.served
             ),
         )
     } else {
