@@ -5,7 +5,8 @@
 //! merging keeps paths as they are). What is read:
 //!
 //! - `PATH`: a string literal, or the name (or path, `paths::BOOKS`) of a `const`/`static`
-//!   initialised with a string literal anywhere in the scanned files;
+//!   initialised with a string literal: one of the same file first, else the only one of
+//!   that name in the scanned files;
 //! - `METHOD_ROUTER`: calls of `get`, `post`, `put`, `patch`, `delete`, `head`, `options`,
 //!   `trace` (also `axum::routing::get`, the `*_service` forms and `on(MethodFilter::X, ..)`),
 //!   chained with `.get(..)`, `.post(..)`, … (also from `MethodRouter::new()`), through
@@ -110,14 +111,26 @@ pub(crate) fn scan(dir: &Path, base: &Path) -> Result<Scan, String> {
         scan.problems
             .push(format!("expected Rust sources under `{}`, found no `.rs` file", shown(dir)));
     }
-    let mut constants = Constants::default();
+    let mut global = Constants::default();
+    let mut locals = Vec::new();
     for (_, file) in &parsed {
-        constants.visit_file(file);
+        let mut local = Constants::default();
+        local.visit_file(file);
+        for (name, value) in &local.values {
+            match value {
+                Some(value) => global.add_value(name.clone(), value.clone()),
+                None => {
+                    global.values.insert(name.clone(), None);
+                }
+            }
+        }
+        locals.push(local);
     }
-    for (name, file) in &parsed {
+    for ((name, file), local) in parsed.iter().zip(&locals) {
         let mut visitor = RouteVisitor {
             file: name,
-            constants: &constants.values,
+            local: &local.values,
+            global: &global.values,
             prefixes: Vec::new(),
             nested_depth: 0,
             routes: Vec::new(),
@@ -163,15 +176,19 @@ struct Constants {
 impl Constants {
     fn add(&mut self, name: String, expr: &Expr) {
         if let Some(value) = string_literal(expr) {
-            self.values
-                .entry(name)
-                .and_modify(|known| {
-                    if known.as_deref() != Some(value.as_str()) {
-                        *known = None;
-                    }
-                })
-                .or_insert(Some(value));
+            self.add_value(name, value);
         }
+    }
+
+    fn add_value(&mut self, name: String, value: String) {
+        self.values
+            .entry(name)
+            .and_modify(|known| {
+                if known.as_deref() != Some(value.as_str()) {
+                    *known = None;
+                }
+            })
+            .or_insert(Some(value));
     }
 }
 
@@ -215,7 +232,10 @@ fn source_of(expr: &Expr) -> String {
 
 struct RouteVisitor<'a> {
     file: &'a str,
-    constants: &'a HashMap<String, Option<String>>,
+    /// String constants of this file.
+    local: &'a HashMap<String, Option<String>>,
+    /// String constants of every scanned file.
+    global: &'a HashMap<String, Option<String>>,
     /// Prefixes of the `.nest(..)` calls being visited.
     prefixes: Vec<String>,
     /// How many `.nest(..)` routers are being visited (also those with unreadable prefixes).
@@ -238,7 +258,12 @@ impl RouteVisitor<'_> {
             && let Some(last) = path.path.segments.last()
         {
             let name = last.ident.to_string();
-            return match self.constants.get(&name) {
+            let local = if path.path.segments.len() == 1 {
+                self.local.get(&name).filter(|value| value.is_some())
+            } else {
+                None
+            };
+            return match local.or_else(|| self.global.get(&name)) {
                 Some(Some(value)) => Ok(value.clone()),
                 Some(None) => Err(format!(
                     "found `{}`, a constant defined with different values in the scanned files",
@@ -422,18 +447,56 @@ impl<'ast> Visit<'ast> for RouteVisitor<'_> {
 mod tests {
     use super::*;
 
-    fn scan_source(source: &str) -> Scan {
+    fn scan_sources(files: &[(&str, &str)]) -> Scan {
         let dir = std::env::temp_dir().join(format!(
             "apiwright-axum-scan-{}-{}",
             std::process::id(),
-            source.len()
+            files.iter().map(|(_, source)| source.len()).sum::<usize>()
         ));
         let src = dir.join("src");
-        std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(src.join("routes.rs"), source).unwrap();
+        for (name, source) in files {
+            let path = src.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, source).unwrap();
+        }
         let scan = scan(&src, &dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         scan
+    }
+
+    fn scan_source(source: &str) -> Scan {
+        scan_sources(&[("routes.rs", source)])
+    }
+
+    #[test]
+    fn constants_of_the_same_file_win_and_shared_ones_resolve_by_path() {
+        let scan = scan_sources(&[
+            (
+                "resources/books.rs",
+                "const COLLECTION: &str = \"/books\";\nfn routes() -> Router { Router::new().route(COLLECTION, get(list)) }\n",
+            ),
+            (
+                "resources/authors.rs",
+                "const COLLECTION: &str = \"/authors\";\nfn routes() -> Router { Router::new().route(COLLECTION, get(list)).route(paths::STATS, get(s)) }\n",
+            ),
+            ("paths.rs", "pub const STATS: &str = \"/stats\";\n"),
+            (
+                "elsewhere.rs",
+                "fn routes() -> Router { Router::new().route(COLLECTION, get(list)) }\n",
+            ),
+        ]);
+        assert_eq!(
+            routes(&scan),
+            [
+                "GET /authors src/resources/authors.rs:2",
+                "GET /stats src/resources/authors.rs:2",
+                "GET /books src/resources/books.rs:2",
+            ]
+        );
+        assert_eq!(
+            scan.problems,
+            ["cannot read route path at src/elsewhere.rs:1: expected a string literal or a string constant, found `COLLECTION`, a constant defined with different values in the scanned files"]
+        );
     }
 
     fn routes(scan: &Scan) -> Vec<String> {
