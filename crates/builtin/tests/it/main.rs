@@ -86,7 +86,13 @@ async fn the_generated_bookstore_serves_exactly_its_openapi_document() {
     let items = apiwright_codegen::items(&spec);
     let project = generated_project(&spec, items.len());
     let report = check(project.path(), &shipped_gate()).await;
-    assert_eq!(report.outcome, GateOutcome::Passed, "{}\n{:#}", report.summary, report.evidence);
+    assert_eq!(
+        report.outcome,
+        GateOutcome::Passed,
+        "{}\n{:#}",
+        report.summary,
+        report.evidence
+    );
     // 7 auth operations, 5 per resource, /health and /metrics.
     let expected = 7 + 5 * spec.resources.len() + 2;
     assert_eq!(
@@ -98,9 +104,14 @@ async fn the_generated_bookstore_serves_exactly_its_openapi_document() {
     assert_eq!(report.evidence["route_problems"], serde_json::json!([]));
     let routes = report.evidence["routes"].as_array().unwrap();
     assert!(
-        routes.iter().any(|route| route["path"] == "/api/v1/books/{id}"
-            && route["method"] == "PATCH"
-            && route["at"].as_str().unwrap().starts_with("src/resources/books.rs:")),
+        routes
+            .iter()
+            .any(|route| route["path"] == "/api/v1/books/{id}"
+                && route["method"] == "PATCH"
+                && route["at"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("src/resources/books.rs:")),
         "{routes:?}"
     );
 }

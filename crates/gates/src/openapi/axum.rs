@@ -75,15 +75,12 @@ pub(crate) fn scan(dir: &Path, base: &Path) -> Result<Scan, String> {
         return Err(format!(
             "expected a directory of Rust sources at `{}`, found {}",
             shown(dir),
-            if dir.exists() {
-                "a file"
-            } else {
-                "nothing"
-            }
+            if dir.exists() { "a file" } else { "nothing" }
         ));
     }
     let mut files = Vec::new();
-    collect_files(dir, &mut files).map_err(|error| format!("cannot list `{}`: {error}", shown(dir)))?;
+    collect_files(dir, &mut files)
+        .map_err(|error| format!("cannot list `{}`: {error}", shown(dir)))?;
     files.sort();
     let mut scan = Scan::default();
     let mut parsed = Vec::new();
@@ -108,8 +105,10 @@ pub(crate) fn scan(dir: &Path, base: &Path) -> Result<Scan, String> {
     }
     scan.files = parsed.len() + scan.problems.len();
     if scan.files == 0 {
-        scan.problems
-            .push(format!("expected Rust sources under `{}`, found no `.rs` file", shown(dir)));
+        scan.problems.push(format!(
+            "expected Rust sources under `{}`, found no `.rs` file",
+            shown(dir)
+        ));
     }
     let mut global = Constants::default();
     let mut locals = Vec::new();
@@ -495,7 +494,9 @@ mod tests {
         );
         assert_eq!(
             scan.problems,
-            ["cannot read route path at src/elsewhere.rs:1: expected a string literal or a string constant, found `COLLECTION`, a constant defined with different values in the scanned files"]
+            [
+                "cannot read route path at src/elsewhere.rs:1: expected a string literal or a string constant, found `COLLECTION`, a constant defined with different values in the scanned files"
+            ]
         );
     }
 

@@ -178,7 +178,9 @@ impl<'a> Checker<'a> {
         if !fragment.is_empty() && !fragment.starts_with('/') {
             self.problem(
                 pointer,
-                format!("expected a JSON pointer after `#` (`#/components/…`), found `{reference}`"),
+                format!(
+                    "expected a JSON pointer after `#` (`#/components/…`), found `{reference}`"
+                ),
             );
             return;
         }
@@ -202,7 +204,11 @@ impl<'a> Checker<'a> {
                 pointer,
                 format!(
                     "expected `{reference}` to resolve, found no `{missing}` in {}",
-                    if existing.is_empty() { "the document" } else { existing }
+                    if existing.is_empty() {
+                        "the document"
+                    } else {
+                        existing
+                    }
                 ),
             );
         }
@@ -222,12 +228,18 @@ impl<'a> Checker<'a> {
             Some(other) => {
                 self.problem(
                     "/openapi",
-                    format!("expected the version string `3.1.x`, found {}", describe(other)),
+                    format!(
+                        "expected the version string `3.1.x`, found {}",
+                        describe(other)
+                    ),
                 );
                 None
             }
             None => {
-                self.problem("/openapi", "expected the version `3.1.x`, found no `openapi` field");
+                self.problem(
+                    "/openapi",
+                    "expected the version `3.1.x`, found no `openapi` field",
+                );
                 None
             }
         }
@@ -252,9 +264,15 @@ impl<'a> Checker<'a> {
             }
             Some(other) => self.problem(
                 "/info",
-                format!("expected an object with `title` and `version`, found {}", describe(other)),
+                format!(
+                    "expected an object with `title` and `version`, found {}",
+                    describe(other)
+                ),
             ),
-            None => self.problem("/info", "expected `info` with `title` and `version`, found none"),
+            None => self.problem(
+                "/info",
+                "expected `info` with `title` and `version`, found none",
+            ),
         }
     }
 
@@ -334,12 +352,18 @@ impl<'a> Checker<'a> {
             Some(other) => {
                 self.problem(
                     "/paths",
-                    format!("expected an object of path items, found {}", describe(other)),
+                    format!(
+                        "expected an object of path items, found {}",
+                        describe(other)
+                    ),
                 );
                 return operations;
             }
             None => {
-                self.problem("/paths", "expected `paths` with the documented operations, found none");
+                self.problem(
+                    "/paths",
+                    "expected `paths` with the documented operations, found none",
+                );
                 return operations;
             }
         };
@@ -348,7 +372,10 @@ impl<'a> Checker<'a> {
         for (path, item) in paths {
             let item_at = format!("/paths/{}", escape(path));
             if !path.starts_with('/') {
-                self.problem(&item_at, format!("expected a path starting with `/`, found `{path}`"));
+                self.problem(
+                    &item_at,
+                    format!("expected a path starting with `/`, found `{path}`"),
+                );
                 continue;
             }
             if let Some(first) = shapes.insert(shape(path), path.clone()) {
@@ -379,12 +406,15 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            let shared = self.path_parameters(fields.get("parameters"), &format!("{item_at}/parameters"));
+            let shared =
+                self.path_parameters(fields.get("parameters"), &format!("{item_at}/parameters"));
             for (name, at) in &shared {
                 if !template.contains(&name.as_str()) {
                     self.problem(
                         at,
-                        format!("path parameter `{name}` is declared but not in the template `{path}`"),
+                        format!(
+                            "path parameter `{name}` is declared but not in the template `{path}`"
+                        ),
                     );
                 }
             }
@@ -405,7 +435,10 @@ impl<'a> Checker<'a> {
                 let Value::Object(operation_fields) = operation else {
                     self.problem(
                         &operation_at,
-                        format!("expected an operation object, found {}", describe(operation)),
+                        format!(
+                            "expected an operation object, found {}",
+                            describe(operation)
+                        ),
                     );
                     continue;
                 };
@@ -414,7 +447,10 @@ impl<'a> Checker<'a> {
                     &format!("{operation_at}/parameters"),
                 );
                 for name in &template {
-                    let declared = own.iter().chain(&shared).any(|(declared, _)| declared == name);
+                    let declared = own
+                        .iter()
+                        .chain(&shared)
+                        .any(|(declared, _)| declared == name);
                     if !declared {
                         self.problem(
                             &operation_at,
@@ -525,7 +561,10 @@ pub(crate) fn check(root: &Value) -> Checked {
     if !root.is_object() {
         checker.problem(
             "",
-            format!("expected an OpenAPI document (an object), found {}", describe(root)),
+            format!(
+                "expected an OpenAPI document (an object), found {}",
+                describe(root)
+            ),
         );
         return Checked {
             version: None,

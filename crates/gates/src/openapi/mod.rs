@@ -160,7 +160,8 @@ pub(crate) async fn evaluate(
     } else {
         (GateOutcome::Failed, parts.join(", "))
     };
-    let route_json = |route: &ServedRoute| json!({"method": route.method, "path": route.path, "at": route.at});
+    let route_json =
+        |route: &ServedRoute| json!({"method": route.method, "path": route.path, "at": route.at});
     let evidence = json!({
         "document": document_path,
         "openapi": checked.version,
@@ -252,7 +253,9 @@ async fn command_routes(command: &str, timeout: Duration, context: &GateContext<
                     .map(|line| format!(": {}", routes::shorten(line, 120)))
                     .unwrap_or_default()
             )),
-            None => Some(format!("the routes command `{command}` was killed by a signal")),
+            None => Some(format!(
+                "the routes command `{command}` was killed by a signal"
+            )),
         }
     };
     if let Some(failure) = failure {
@@ -338,7 +341,9 @@ fn compare(
             continue;
         }
         let is_documented = if route.method == ANY {
-            documented.keys().any(|(_, documented_shape)| *documented_shape == path_shape)
+            documented
+                .keys()
+                .any(|(_, documented_shape)| *documented_shape == path_shape)
         } else {
             documented.contains_key(&(route.method.clone(), path_shape.clone()))
         };
@@ -362,7 +367,11 @@ mod tests {
         document::Operation {
             method: method.into(),
             path: path.into(),
-            pointer: format!("/paths/{}/{}", document::escape(path), method.to_lowercase()),
+            pointer: format!(
+                "/paths/{}/{}",
+                document::escape(path),
+                method.to_lowercase()
+            ),
         }
     }
 
@@ -395,7 +404,10 @@ mod tests {
         let comparison = compare(&operations, &served, &["/metrics".to_string()]);
         assert_eq!(comparison.documented, 6);
         assert_eq!(comparison.served, 5);
-        assert_eq!(comparison.matched, 4, "GET, HEAD (by GET) and both file methods by ANY");
+        assert_eq!(
+            comparison.matched, 4,
+            "GET, HEAD (by GET) and both file methods by ANY"
+        );
         let unserved: Vec<String> = comparison
             .unserved
             .iter()
@@ -415,7 +427,11 @@ mod tests {
     #[test]
     fn summaries_count_and_name_the_first_items() {
         assert_eq!(
-            counted(1, "unserved operation", ["DELETE /books/{id}".to_string()].into_iter()),
+            counted(
+                1,
+                "unserved operation",
+                ["DELETE /books/{id}".to_string()].into_iter()
+            ),
             "1 unserved operation (DELETE /books/{id})"
         );
         assert_eq!(

@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(shape("/files/{name}.json"), "/files/{}.json");
         assert_eq!(shape("/books"), "/books");
         assert_ne!(shape("/books/"), shape("/books"));
-        assert_eq!(openapi_form("/books/:id/reviews/*rest"), "/books/{id}/reviews/{rest}");
+        assert_eq!(
+            openapi_form("/books/:id/reviews/*rest"),
+            "/books/{id}/reviews/{rest}"
+        );
         assert_eq!(openapi_form("/files/{*path}"), "/files/{path}");
         assert_eq!(openapi_form("/users/<int:user_id>"), "/users/{user_id}");
         assert_eq!(

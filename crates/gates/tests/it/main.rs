@@ -562,7 +562,10 @@ async fn openapi_gate_passes_when_the_document_and_the_axum_routes_match() {
     let fixture = books_service();
     let report = fixture.check(&axum_gate(&[])).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.evidence);
-    assert_eq!(report.summary, "7 operations documented, 7 served, all match");
+    assert_eq!(
+        report.summary,
+        "7 operations documented, 7 served, all match"
+    );
     assert_eq!(report.evidence["openapi"], "3.1.0");
     assert_eq!(report.evidence["documented_operations"], 7);
     assert_eq!(report.evidence["served_routes"], 7);
@@ -607,8 +610,7 @@ async fn openapi_gate_fails_on_a_documented_operation_that_is_not_served() {
     let mut document = books_document();
     document["paths"]["/books/{book_id}"]["patch"] =
         serde_json::json!({"operationId": "update", "responses": {"200": {"description": "OK"}}});
-    document["paths"]["/reviews"] =
-        serde_json::json!({"get": {"operationId": "reviews", "responses": {"200": {"description": "OK"}}}});
+    document["paths"]["/reviews"] = serde_json::json!({"get": {"operationId": "reviews", "responses": {"200": {"description": "OK"}}}});
     write_document(&fixture, &document);
     let report = fixture.check(&axum_gate(&[])).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Failed);
@@ -677,7 +679,9 @@ async fn openapi_gate_fails_on_an_invalid_document() {
         ]
     );
     assert!(
-        report.summary.starts_with("6 document problems (/openapi: expected OpenAPI version `3.1.x`, found `3.0.3`; "),
+        report.summary.starts_with(
+            "6 document problems (/openapi: expected OpenAPI version `3.1.x`, found `3.0.3`; "
+        ),
         "{}",
         report.summary
     );
@@ -695,7 +699,8 @@ async fn openapi_gate_fails_on_an_invalid_document() {
     let missing = fixture.check(&axum_gate(&[])).await.unwrap();
     assert_eq!(missing.outcome, GateOutcome::Failed);
     assert!(
-        missing.summary.starts_with("cannot read `openapi.json`: ") && !missing.summary.contains(','),
+        missing.summary.starts_with("cannot read `openapi.json`: ")
+            && !missing.summary.contains(','),
         "{}",
         missing.summary
     );
@@ -726,7 +731,10 @@ async fn openapi_gate_reads_yaml_documents_and_templated_paths() {
     };
     let report = fixture.check(&gate).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.summary);
-    assert_eq!(report.summary, "1 operation documented, 1 served, all match");
+    assert_eq!(
+        report.summary,
+        "1 operation documented, 1 served, all match"
+    );
     assert_eq!(report.evidence["document"], "docs/books.yaml");
 }
 
@@ -744,7 +752,10 @@ async fn openapi_gate_fails_on_a_route_path_it_cannot_read() {
         report.summary,
         "1 route problem (cannot read route path at src/dynamic.rs:2: expected a string literal or a string constant, found `&format!(\"{base}/export\")`)"
     );
-    assert_eq!(report.evidence["matched"], 7, "the readable routes still compare");
+    assert_eq!(
+        report.evidence["matched"], 7,
+        "the readable routes still compare"
+    );
 }
 
 #[tokio::test]
