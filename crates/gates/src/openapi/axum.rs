@@ -65,6 +65,14 @@ const TRANSPARENT: [&str; 7] = [
 
 /// Scans every `.rs` file under `dir`; paths in messages are relative to `base`.
 pub(crate) fn scan(dir: &Path, base: &Path) -> Result<Scan, String> {
+    let scanned = scan_files(dir, base);
+    // Every span of the parsed files is gone: free the source text proc-macro2 keeps per
+    // thread for line numbers, so repeated scans on the same (pool) thread do not pile up.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    scanned
+}
+
+fn scan_files(dir: &Path, base: &Path) -> Result<Scan, String> {
     let shown = |path: &Path| {
         path.strip_prefix(base)
             .unwrap_or(path)
