@@ -30,7 +30,23 @@ case "$step" in
   lint) cargo fmt --check && cargo clippy --all-targets -- -D warnings ;;
   ci) cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test ;;
   db-check) cargo test --test platform ;;
-  openapi) test -s openapi.json ;;
+  openapi)
+    # The document parses as JSON (with python3; without it grep only looks for the field)
+    # and declares OpenAPI 3.1. apiwright's `openapi` gate checks the rest: path parameters,
+    # operationIds, $refs, and that the operations are exactly the routes the service serves.
+    test -s openapi.json || {{ echo "ci.sh openapi: openapi.json is missing or empty" >&2; exit 1; }}
+    if command -v python3 >/dev/null 2>&1; then
+      python3 -c 'import json, sys
+try:
+    document = json.load(open("openapi.json"))
+except ValueError as error:
+    sys.exit("ci.sh openapi: openapi.json is not valid JSON: %s" % error)
+version = document.get("openapi") if isinstance(document, dict) else None
+if not (isinstance(version, str) and version.startswith("3.1.")):
+    sys.exit("ci.sh openapi: expected an \"openapi\": \"3.1.x\" field in openapi.json, found %r" % (version,))'
+    else
+      grep -q '"openapi"[[:space:]]*:[[:space:]]*"3\.1\.' openapi.json || {{ echo 'ci.sh openapi: expected an "openapi": "3.1.x" field in openapi.json' >&2; exit 1; }}
+    fi ;;
   coverage)
     echo "ci.sh coverage: measured by apiwright's coverage gate (LLVM source-based coverage); see REPORT.md" >&2
     exit 3 ;;
@@ -297,6 +313,73 @@ pub(crate) fn production_validator(step: &Step<'_>) -> Result<Work, AgentError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `sh ci.sh openapi` of the bookstore's project with `document` as openapi.json
+    /// (none when `None`); with `python3 == false` only `sh`, `dirname` and `grep` are on
+    /// PATH, so the grep fallback runs. Returns the exit code and stderr.
+    fn ci_openapi(document: Option<&str>, python3: bool) -> (Option<i32>, String) {
+        let spec = apiwright_spec::load_str(
+            "spec.yaml",
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/bookstore.yaml"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ci.sh"), ci_script(&spec)).unwrap();
+        if let Some(document) = document {
+            std::fs::write(dir.path().join("openapi.json"), document).unwrap();
+        }
+        let mut command = std::process::Command::new("sh");
+        command.arg("ci.sh").arg("openapi").current_dir(dir.path());
+        if !python3 {
+            let bin = dir.path().join("bin");
+            std::fs::create_dir(&bin).unwrap();
+            for tool in ["sh", "dirname", "grep"] {
+                let found = std::process::Command::new("sh")
+                    .args(["-c", &format!("command -v {tool}")])
+                    .output()
+                    .unwrap();
+                let path = String::from_utf8(found.stdout).unwrap();
+                std::os::unix::fs::symlink(path.trim(), bin.join(tool)).unwrap();
+            }
+            command.env("PATH", &bin);
+        }
+        let output = command.output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        )
+    }
+
+    #[test]
+    fn ci_sh_openapi_requires_a_json_document_declaring_openapi_3_1() {
+        let spec = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}"#;
+        for python3 in [true, false] {
+            assert_eq!(ci_openapi(Some(spec), python3), (Some(0), String::new()));
+            let (code, stderr) = ci_openapi(Some(r#"{"openapi": "3.0.3"}"#), python3);
+            assert_eq!(code, Some(1), "python3: {python3}");
+            assert!(
+                stderr.contains("expected an \"openapi\": \"3.1.x\" field in openapi.json"),
+                "{stderr}"
+            );
+            assert_eq!(
+                ci_openapi(None, python3),
+                (
+                    Some(1),
+                    "ci.sh openapi: openapi.json is missing or empty".to_string()
+                )
+            );
+        }
+        let (code, stderr) = ci_openapi(Some(r#"{"openapi": "3.1.0","#), true);
+        assert_eq!(code, Some(1));
+        assert!(
+            stderr.starts_with("ci.sh openapi: openapi.json is not valid JSON: "),
+            "{stderr}"
+        );
+    }
 
     fn record(phase: &str, round: &str, gate: &str, outcome: &str) -> GateRecord {
         GateRecord {

@@ -1,7 +1,9 @@
 //! Gate evaluation: the checks that stand between phases, each returning an outcome with the
 //! evidence it is based on. `command` runs a program in the run's workspace, `tests` runs a
-//! test suite and reads its pass/fail counts, `memory` checks
-//! deliverables exist, `score` reads a number from a deliverable and compares it with bounds.
+//! test suite and reads its pass/fail counts, `coverage` measures line coverage, `openapi`
+//! checks an OpenAPI document and compares its operations with the routes the service serves,
+//! `memory` checks deliverables exist, `score` reads a number from a deliverable and compares
+//! it with bounds.
 //! Approval gates are decided by a person; the engine owns them.
 //!
 //! A failing gate is a result ([`GateOutcome::Failed`]), not an error: errors are reserved for
@@ -11,6 +13,7 @@
 mod command;
 mod coverage;
 mod memory;
+mod openapi;
 mod score;
 mod shell;
 mod tests_gate;
@@ -81,7 +84,7 @@ pub enum GateError {
     NeedsPerson(String),
     /// The gate sets no check or several.
     #[error(
-        "gate `{0}` must set exactly one of command, tests, coverage, memory, score, approval, planned"
+        "gate `{0}` must set exactly one of command, tests, coverage, openapi, memory, score, approval, planned"
     )]
     Malformed(String),
 }
@@ -93,6 +96,7 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
         Some(GateCheck::Command(check)) => command::evaluate(check, context).await?,
         Some(GateCheck::Tests(check)) => tests_gate::evaluate(check, context).await?,
         Some(GateCheck::Coverage(check)) => coverage::evaluate(check, context).await?,
+        Some(GateCheck::OpenApi(check)) => openapi::evaluate(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),

@@ -1,6 +1,7 @@
 //! Running a gate's shell command in the workspace: its own process group, a timeout that
-//! kills the group, stdout and stderr interleaved, every line offered to the caller and only a
-//! bounded tail kept as evidence.
+//! kills the group, stdout and stderr interleaved (or, for commands whose stdout is data,
+//! kept apart), every stdout line offered to the caller and only a bounded tail kept as
+//! evidence.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -22,8 +23,20 @@ pub(crate) struct Execution {
     /// Why the command could not be started, if it could not.
     pub start_error: Option<String>,
     pub duration: Duration,
-    /// The last lines of output.
+    /// The last lines of output (of stdout alone with [`Streams::Separate`]).
     pub tail: String,
+    /// The last lines of stderr with [`Streams::Separate`]; empty otherwise.
+    pub stderr_tail: String,
+}
+
+/// What happens to the command's stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Streams {
+    /// stderr is interleaved with stdout: every line is offered to the caller.
+    Interleaved,
+    /// Only stdout lines are offered to the caller (they are data); stderr is kept apart as
+    /// its own tail.
+    Separate,
 }
 
 pub(crate) async fn run(
@@ -33,17 +46,43 @@ pub(crate) async fn run(
     timeout: Duration,
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Execution {
+    run_with(
+        command_line,
+        context,
+        extra_env,
+        timeout,
+        Streams::Interleaved,
+        on_line,
+    )
+    .await
+}
+
+pub(crate) async fn run_with(
+    command_line: &str,
+    context: &GateContext<'_>,
+    extra_env: &[(String, String)],
+    timeout: Duration,
+    streams: Streams,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> Execution {
     let started = Instant::now();
     // `exec 2>&1` interleaves stderr with stdout so the evidence shows both in order.
+    let script = match streams {
+        Streams::Interleaved => format!("exec 2>&1\n{command_line}"),
+        Streams::Separate => command_line.to_string(),
+    };
     let spawned = Command::new("sh")
         .arg("-c")
-        .arg(format!("exec 2>&1\n{command_line}"))
+        .arg(script)
         .current_dir(context.workspace)
         .envs(context.env.iter().map(|(name, value)| (name, value)))
         .envs(extra_env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(match streams {
+            Streams::Interleaved => Stdio::null(),
+            Streams::Separate => Stdio::piped(),
+        })
         .kill_on_drop(true)
         .process_group(0)
         .spawn();
@@ -56,14 +95,33 @@ pub(crate) async fn run(
                 start_error: Some(format!("could not start `{command_line}`: {error}")),
                 duration: started.elapsed(),
                 tail: String::new(),
+                stderr_tail: String::new(),
             };
         }
     };
     let pid = child.id();
     let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
     let mut tail: Vec<u8> = Vec::new();
+    let mut stderr_tail: Vec<u8> = Vec::new();
     let mut partial: Vec<u8> = Vec::new();
-    let work = async {
+    let read_stderr = async {
+        if let Some(stderr) = stderr.as_mut() {
+            let mut chunk = [0_u8; 8192];
+            loop {
+                match stderr.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => {
+                        stderr_tail.extend_from_slice(&chunk[..read]);
+                        if stderr_tail.len() > 4 * TAIL_BYTES {
+                            stderr_tail.drain(..stderr_tail.len() - TAIL_BYTES);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let read_stdout = async {
         if let Some(stdout) = stdout.as_mut() {
             let mut chunk = [0_u8; 8192];
             loop {
@@ -88,6 +146,9 @@ pub(crate) async fn run(
         if !partial.is_empty() {
             on_line(String::from_utf8_lossy(&partial).trim_end());
         }
+    };
+    let work = async {
+        tokio::join!(read_stdout, read_stderr);
         child.wait().await
     };
     let (exit_code, timed_out) = match tokio::time::timeout(timeout, work).await {
@@ -110,6 +171,7 @@ pub(crate) async fn run(
         start_error: None,
         duration: started.elapsed(),
         tail: last_lines(&tail),
+        stderr_tail: last_lines(&stderr_tail),
     }
 }
 

@@ -764,12 +764,25 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
         kinds,
         [
             ("e2e", "tests"),
+            ("openapi-matches-routes", "openapi"),
             ("contract", "planned"),
             ("security", "planned"),
             ("performance", "planned"),
             ("coverage", "coverage"),
             ("docs-and-runbook", "memory"),
         ]
+    );
+    assert_eq!(
+        gate(testing, "openapi-matches-routes").openapi,
+        Some(OpenApiCheck {
+            document: "openapi.json".to_string(),
+            routes: RoutesSource {
+                axum: Some("src".to_string()),
+                command: None,
+            },
+            ignore: vec![],
+            timeout_secs: None,
+        })
     );
     assert_eq!(testing.steps.len(), 5);
     assert_eq!(

@@ -226,8 +226,8 @@ impl Step {
     }
 }
 
-/// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `memory`, `score`,
-/// `approval`, `planned` is set.
+/// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`,
+/// `score`, `approval`, `planned` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -248,6 +248,9 @@ pub struct Gate {
     /// Measure line coverage of a cargo project's tests (LLVM source-based coverage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageCheck>,
+    /// Require a valid OpenAPI 3.1 document whose operations are exactly the served routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<OpenApiCheck>,
     /// Require memory keys or patterns to exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryCheck>,
@@ -272,6 +275,8 @@ pub enum GateCheck<'a> {
     Tests(&'a TestsCheck),
     /// See [`CoverageCheck`].
     Coverage(&'a CoverageCheck),
+    /// See [`OpenApiCheck`].
+    OpenApi(&'a OpenApiCheck),
     /// See [`MemoryCheck`].
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
@@ -290,6 +295,7 @@ impl Gate {
             self.command.as_ref().map(GateCheck::Command),
             self.tests.as_ref().map(GateCheck::Tests),
             self.coverage.as_ref().map(GateCheck::Coverage),
+            self.openapi.as_ref().map(GateCheck::OpenApi),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
@@ -310,6 +316,7 @@ impl Gate {
             Some(GateCheck::Command(_)) => "command",
             Some(GateCheck::Tests(_)) => "tests",
             Some(GateCheck::Coverage(_)) => "coverage",
+            Some(GateCheck::OpenApi(_)) => "openapi",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",
@@ -369,6 +376,38 @@ pub struct CoverageCheck {
     /// Time limit in seconds (default 600); an instrumented build recompiles dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+}
+
+/// Check an OpenAPI 3.1 document and compare its operations with the routes the service
+/// serves: every documented operation must be served and every served route documented.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiCheck {
+    /// Path of the document in the workspace (JSON, or YAML for `.yaml`/`.yml`); a template.
+    pub document: String,
+    /// Where the served routes come from: exactly one of `axum` and `command`.
+    pub routes: RoutesSource,
+    /// Served paths that need not be documented (for example `/metrics`); templates, compared
+    /// by shape (`/files/{name}` and `/files/:id` are the same path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// Time limit in seconds for `routes.command` (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+/// Where an `openapi` gate reads the served routes from. Exactly one field is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesSource {
+    /// A directory of Rust sources (a template, e.g. `src`) scanned for axum
+    /// `.route("/path", get(..).post(..))` registrations and `.nest("/prefix", ..)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axum: Option<String>,
+    /// A shell command (a template) run in the workspace that prints one `METHOD /path` per
+    /// line (blank lines and lines starting with `#` are skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// What a tests gate requires.

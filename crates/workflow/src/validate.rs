@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use crate::model::GotoPolicy;
 use crate::model::Mode;
 use crate::model::OnFail;
+use crate::model::OpenApiCheck;
 use crate::model::Phase;
 use crate::model::TddStage;
 use crate::model::Workflow;
@@ -365,6 +366,7 @@ impl Checker<'_> {
                 ("command", gate.command.is_some()),
                 ("tests", gate.tests.is_some()),
                 ("coverage", gate.coverage.is_some()),
+                ("openapi", gate.openapi.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
@@ -382,7 +384,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `coverage`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );
@@ -402,6 +404,9 @@ impl Checker<'_> {
                     gate_at.key("tests").key("timeout_secs"),
                     "expected a timeout of at least 1 second, found 0",
                 );
+            }
+            if let Some(openapi) = &gate.openapi {
+                self.openapi(openapi, &gate_at.key("openapi"));
             }
             if let Some(memory) = &gate.memory
                 && memory.keys.is_empty()
@@ -424,6 +429,50 @@ impl Checker<'_> {
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// OpenAPI gates: a document, exactly one source of routes, sensible ignores and timeout.
+    fn openapi(&mut self, check: &OpenApiCheck, at: &Path) {
+        if check.document.trim().is_empty() {
+            self.report(
+                at.key("document"),
+                "expected the path of the OpenAPI document, found an empty string",
+            );
+        }
+        let routes = &check.routes;
+        match (&routes.axum, &routes.command) {
+            (Some(_), Some(_)) => self.report(
+                at.key("routes"),
+                "expected exactly one of `axum` and `command` in `routes`, found both",
+            ),
+            (None, None) => self.report(
+                at.key("routes"),
+                "expected exactly one of `axum` and `command` in `routes`, found none",
+            ),
+            (Some(dir), None) if dir.trim().is_empty() => self.report(
+                at.key("routes").key("axum"),
+                "expected a source directory, found an empty string",
+            ),
+            (None, Some(command)) if command.trim().is_empty() => self.report(
+                at.key("routes").key("command"),
+                "expected a command line, found an empty string",
+            ),
+            _ => {}
+        }
+        for (index, path) in check.ignore.iter().enumerate() {
+            if !path.starts_with('/') {
+                self.report(
+                    at.key("ignore").index(index),
+                    format!("expected a path starting with `/`, found `{path}`"),
+                );
+            }
+        }
+        if check.timeout_secs == Some(0) {
+            self.report(
+                at.key("timeout_secs"),
+                "expected a timeout of at least 1 second, found 0",
+            );
         }
     }
 

@@ -394,8 +394,8 @@ fn a_gate_has_exactly_one_check() {
     assert_eq!(
         errors(&workflow(&phases)),
         [
-            "12:9: expected exactly one of `command`, `tests`, `coverage`, `memory`, `score`, `approval`, `planned` in gate `g`, found none",
-            "13:9: expected exactly one of `command`, `tests`, `coverage`, `memory`, `score`, `approval`, `planned` in gate `h`, found `command` and `approval`",
+            "12:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `g`, found none",
+            "13:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `h`, found `command` and `approval`",
         ]
     );
 }
@@ -805,4 +805,38 @@ fn many_double_stars_stay_fast() {
     let mut read = read;
     read.push(Seg::Lit("y".into()));
     assert!(!matches(&read, &write));
+}
+
+#[test]
+fn openapi_gates_need_a_document_and_exactly_one_route_source() {
+    let mut phases = PHASE.to_vec();
+    phases.extend([
+        "    gates:",
+        "      - {id: ok, openapi: {document: openapi.json, routes: {axum: src}, ignore: [/metrics]}}",
+        "      - {id: cmd, openapi: {document: '{api_id}.yaml', routes: {command: ./routes.sh}}}",
+        "      - {id: both, openapi: {document: openapi.json, routes: {axum: src, command: x}}}",
+        "      - {id: none, openapi: {document: '', routes: {}, timeout_secs: 0}}",
+        "      - {id: bad, openapi: {document: d.json, routes: {axum: src}, ignore: [metrics]}}",
+    ]);
+    assert_eq!(
+        errors(&workflow(&phases)),
+        [
+            "13:39: expected a known placeholder (`iteration`, `phase`, `phase_id`, `run_id`), found `{api_id}`",
+            "14:62: expected exactly one of `axum` and `command` in `routes`, found both",
+            "15:40: expected the path of the OpenAPI document, found an empty string",
+            "15:52: expected exactly one of `axum` and `command` in `routes`, found none",
+            "15:70: expected a timeout of at least 1 second, found 0",
+            "16:77: expected a path starting with `/`, found `metrics`",
+        ]
+    );
+    let mut valid = PHASE.to_vec();
+    valid.extend([
+        "    gates:",
+        "      - id: contract",
+        "        openapi:",
+        "          document: openapi.json",
+        "          routes: {axum: src}",
+        "          ignore: [\"/files/{name}\"]",
+    ]);
+    loads(&workflow(&valid));
 }

@@ -253,6 +253,20 @@ pub fn render_show(workflow: &Workflow) -> String {
                 Some(GateCheck::Coverage(check)) => {
                     format!("coverage: at least {}% of lines", check.min_lines)
                 }
+                Some(GateCheck::OpenApi(check)) => format!(
+                    "openapi {} matches the routes {}{}",
+                    check.document,
+                    match (&check.routes.axum, &check.routes.command) {
+                        (Some(dir), _) => format!("of axum sources in {dir}"),
+                        (None, Some(command)) => format!("printed by `{command}`"),
+                        (None, None) => "(none given)".into(),
+                    },
+                    if check.ignore.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (ignoring {})", check.ignore.join(", "))
+                    }
+                ),
                 Some(GateCheck::Memory(check)) => format!("memory {}", check.keys.join(", ")),
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",

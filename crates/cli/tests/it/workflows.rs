@@ -51,6 +51,13 @@ fn show_prints_every_phase_and_gate_of_each_built_in() {
             }
         }
     }
+    let api = sandbox.expect(&["workflow", "show", "api-development"], 0);
+    assert!(
+        api.contains(
+            "gate openapi-matches-routes: openapi openapi.json matches the routes of axum sources in src"
+        ),
+        "{api}"
+    );
     let develop = sandbox.expect(&["workflow", "show", "develop-backend"], 0);
     assert!(
         develop.contains("go back to `auth-security` (max 2)"),

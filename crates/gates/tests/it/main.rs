@@ -34,6 +34,7 @@ fn gate(id: &str) -> Gate {
         command: None,
         tests: None,
         coverage: None,
+        openapi: None,
         memory: None,
         score: None,
         approval: None,
@@ -451,4 +452,355 @@ async fn coverage_gate_measures_lines_with_llvm_and_fails_below_the_minimum() {
     );
     let passing = check_in_crate(&fixture, &coverage_gate("50")).await;
     assert_eq!(passing.outcome, GateOutcome::Passed, "{}", passing.summary);
+}
+
+// ---------------------------------------------------------------------------------------
+// openapi
+
+/// A small axum service: sources under `src/` of the fixture's workspace.
+const BOOKS_ROUTES: &str = r#"use axum::Router;
+use axum::routing::{get, post};
+
+const RECORD: &str = "/books/{id}";
+
+pub fn app() -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/books", get(list).post(create))
+        .route(RECORD, get(read).put(replace).delete(remove))
+        .nest("/api", Router::new().route("/authors/:author_id", get(author)))
+}
+"#;
+
+/// The OpenAPI document of [`BOOKS_ROUTES`], with different parameter names.
+fn books_document() -> serde_json::Value {
+    let ok = serde_json::json!({"200": {"description": "OK"}});
+    let id = serde_json::json!([{"name": "book_id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Books", "version": "1.0.0"},
+        "paths": {
+            "/health": {"get": {"operationId": "health", "responses": ok}},
+            "/books": {
+                "get": {"operationId": "list", "responses": ok},
+                "post": {"operationId": "create", "responses": {"201": {"$ref": "#/components/responses/Created"}}}
+            },
+            "/books/{book_id}": {
+                "parameters": id,
+                "get": {"operationId": "read", "responses": ok},
+                "put": {"operationId": "replace", "responses": ok},
+                "delete": {"operationId": "remove", "responses": {"204": {"description": "Deleted"}}}
+            },
+            "/api/authors/{id}": {
+                "get": {
+                    "operationId": "author",
+                    "parameters": [{"name": "id", "in": "path", "required": true}],
+                    "responses": ok
+                }
+            }
+        },
+        "components": {"responses": {"Created": {"description": "Created"}}}
+    })
+}
+
+fn write(fixture: &Fixture, path: &str, contents: &str) {
+    let path = fixture.dir.path().join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+fn write_document(fixture: &Fixture, document: &serde_json::Value) {
+    write(
+        fixture,
+        "openapi.json",
+        &serde_json::to_string_pretty(document).unwrap(),
+    );
+}
+
+fn openapi_gate(routes: apiwright_workflow::RoutesSource, ignore: &[&str]) -> Gate {
+    Gate {
+        openapi: Some(apiwright_workflow::OpenApiCheck {
+            document: "openapi.json".into(),
+            routes,
+            ignore: ignore.iter().map(|path| (*path).to_string()).collect(),
+            timeout_secs: Some(30),
+        }),
+        ..gate("contract-matches-routes")
+    }
+}
+
+fn axum_gate(ignore: &[&str]) -> Gate {
+    openapi_gate(
+        apiwright_workflow::RoutesSource {
+            axum: Some("src".into()),
+            command: None,
+        },
+        ignore,
+    )
+}
+
+fn command_routes_gate(command: &str) -> Gate {
+    openapi_gate(
+        apiwright_workflow::RoutesSource {
+            axum: None,
+            command: Some(command.into()),
+        },
+        &[],
+    )
+}
+
+/// The fixture service and its document, both as written above.
+fn books_service() -> Fixture {
+    let fixture = Fixture::new();
+    write(&fixture, "src/routes.rs", BOOKS_ROUTES);
+    write_document(&fixture, &books_document());
+    fixture
+}
+
+#[tokio::test]
+async fn openapi_gate_passes_when_the_document_and_the_axum_routes_match() {
+    let fixture = books_service();
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.evidence);
+    assert_eq!(
+        report.summary,
+        "7 operations documented, 7 served, all match"
+    );
+    assert_eq!(report.evidence["openapi"], "3.1.0");
+    assert_eq!(report.evidence["documented_operations"], 7);
+    assert_eq!(report.evidence["served_routes"], 7);
+    assert_eq!(report.evidence["matched"], 7);
+    assert_eq!(report.evidence["routes_from"]["axum"], "src");
+    let routes = report.evidence["routes"].as_array().unwrap();
+    assert!(
+        routes.contains(&serde_json::json!({"method": "GET", "path": "/api/authors/{author_id}", "at": "src/routes.rs:11"})),
+        "{routes:?}"
+    );
+    assert!(routes.contains(
+        &serde_json::json!({"method": "PUT", "path": "/books/{id}", "at": "src/routes.rs:10"})
+    ));
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_on_an_undocumented_route_unless_ignored() {
+    let fixture = books_service();
+    write(
+        &fixture,
+        "src/admin.rs",
+        "pub fn admin() -> Router {\n    Router::new()\n        .route(\"/admin/debug\", get(debug))\n}\n",
+    );
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "1 undocumented route (GET /admin/debug at src/admin.rs:3)"
+    );
+    assert_eq!(
+        report.evidence["undocumented"],
+        serde_json::json!([{"method": "GET", "path": "/admin/debug", "at": "src/admin.rs:3"}])
+    );
+    let ignored = fixture.check(&axum_gate(&["/admin/debug"])).await.unwrap();
+    assert_eq!(ignored.outcome, GateOutcome::Passed, "{}", ignored.summary);
+    assert_eq!(ignored.evidence["ignored"][0]["path"], "/admin/debug");
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_on_a_documented_operation_that_is_not_served() {
+    let fixture = books_service();
+    let mut document = books_document();
+    document["paths"]["/books/{book_id}"]["patch"] =
+        serde_json::json!({"operationId": "update", "responses": {"200": {"description": "OK"}}});
+    document["paths"]["/reviews"] = serde_json::json!({"get": {"operationId": "reviews", "responses": {"200": {"description": "OK"}}}});
+    write_document(&fixture, &document);
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "2 unserved operations (PATCH /books/{book_id}; GET /reviews)"
+    );
+    assert_eq!(report.evidence["matched"], 7);
+    assert_eq!(
+        report.evidence["unserved"][0],
+        serde_json::json!({"method": "PATCH", "path": "/books/{book_id}", "pointer": "/paths/~1books~1{book_id}/patch"})
+    );
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_when_the_methods_differ() {
+    let fixture = books_service();
+    write(
+        &fixture,
+        "src/routes.rs",
+        &BOOKS_ROUTES.replace("put(replace)", "patch(replace)"),
+    );
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "1 undocumented route (PATCH /books/{id} at src/routes.rs:10), 1 unserved operation (PUT /books/{book_id})"
+    );
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_on_an_invalid_document() {
+    let fixture = books_service();
+    let mut document = books_document();
+    document["openapi"] = serde_json::json!("3.0.3");
+    document["paths"]["/books/{book_id}"]
+        .as_object_mut()
+        .unwrap()
+        .remove("parameters");
+    document["paths"]["/books"]["post"]["responses"]["201"]["$ref"] =
+        serde_json::json!("#/components/responses/Missing");
+    document["paths"]["/health"]["get"]["operationId"] = serde_json::json!("list");
+    write_document(&fixture, &document);
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    let problems: Vec<&str> = report.evidence["document_problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| problem.as_str().unwrap())
+        .collect();
+    let undeclared = |method: &str| {
+        format!(
+            "/paths/~1books~1{{book_id}}/{method}: path parameter `book_id` is not declared (expected an `in: path` parameter named `book_id` on the path item or the operation, found none)"
+        )
+    };
+    assert_eq!(
+        problems,
+        [
+            "/openapi: expected OpenAPI version `3.1.x`, found `3.0.3`".to_string(),
+            undeclared("delete"),
+            undeclared("get"),
+            undeclared("put"),
+            "/paths/~1health/get/operationId: expected a unique operationId, found `list`, already used at /paths/~1books/get".to_string(),
+            "/paths/~1books/post/responses/201/$ref: expected `#/components/responses/Missing` to resolve, found no `Missing` in /components/responses".to_string(),
+        ]
+    );
+    assert!(
+        report.summary.starts_with(
+            "6 document problems (/openapi: expected OpenAPI version `3.1.x`, found `3.0.3`; "
+        ),
+        "{}",
+        report.summary
+    );
+    assert_eq!(report.evidence["openapi"], "3.0.3");
+
+    write(&fixture, "openapi.json", "{\"openapi\": \"3.1.0\",");
+    let unparsable = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(unparsable.outcome, GateOutcome::Failed);
+    assert_eq!(
+        unparsable.summary,
+        "`openapi.json` is not valid JSON: EOF while parsing a value at line 1 column 20",
+        "nothing is compared with a document that cannot be read"
+    );
+    std::fs::remove_file(fixture.dir.path().join("openapi.json")).unwrap();
+    let missing = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(missing.outcome, GateOutcome::Failed);
+    assert!(
+        missing.summary.starts_with("cannot read `openapi.json`: ")
+            && !missing.summary.contains(','),
+        "{}",
+        missing.summary
+    );
+}
+
+#[tokio::test]
+async fn openapi_gate_reads_yaml_documents_and_templated_paths() {
+    let fixture = books_service();
+    std::fs::remove_file(fixture.dir.path().join("openapi.json")).unwrap();
+    let yaml = "openapi: 3.1.1\ninfo:\n  title: Health\n  version: '1'\npaths:\n  /health:\n    get:\n      responses:\n        200:\n          description: OK\n";
+    write(&fixture, "docs/books.yaml", yaml);
+    write(
+        &fixture,
+        "svc/main.rs",
+        "fn app() -> Router { Router::new().route(\"/health\", get(h)) }\n",
+    );
+    let gate = Gate {
+        openapi: Some(apiwright_workflow::OpenApiCheck {
+            document: "docs/{api_id}.yaml".into(),
+            routes: apiwright_workflow::RoutesSource {
+                axum: Some("svc".into()),
+                command: None,
+            },
+            ignore: vec![],
+            timeout_secs: None,
+        }),
+        ..gate("yaml")
+    };
+    let report = fixture.check(&gate).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.summary);
+    assert_eq!(
+        report.summary,
+        "1 operation documented, 1 served, all match"
+    );
+    assert_eq!(report.evidence["document"], "docs/books.yaml");
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_on_a_route_path_it_cannot_read() {
+    let fixture = books_service();
+    write(
+        &fixture,
+        "src/dynamic.rs",
+        "pub fn extra(base: &str) -> Router {\n    Router::new().route(&format!(\"{base}/export\"), get(export))\n}\n",
+    );
+    let report = fixture.check(&axum_gate(&[])).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "1 route problem (cannot read route path at src/dynamic.rs:2: expected a string literal or a string constant, found `&format!(\"{base}/export\")`)"
+    );
+    assert_eq!(
+        report.evidence["matched"], 7,
+        "the readable routes still compare"
+    );
+}
+
+#[tokio::test]
+async fn openapi_gate_reads_routes_printed_by_a_command() {
+    let fixture = books_service();
+    write(
+        &fixture,
+        "routes.txt",
+        "GET /health\nGET /books\nPOST /books\n\n# records\nGET /books/<id>\nPUT /books/:id\nDELETE /books/{pk}\nGET /api/authors/{a}\n",
+    );
+    let report = fixture
+        .check(&command_routes_gate("echo noise >&2; cat routes.txt"))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.summary);
+    assert_eq!(report.evidence["routes"][3]["at"], "line 6");
+    assert_eq!(report.evidence["source"]["stderr_tail"], "noise");
+
+    let failing = fixture
+        .check(&command_routes_gate("cat routes.txt; exit 3"))
+        .await
+        .unwrap();
+    assert_eq!(failing.outcome, GateOutcome::Failed);
+    assert_eq!(
+        failing.summary,
+        "1 route problem (the routes command `cat routes.txt; exit 3` exited 3 (expected exit 0))"
+    );
+}
+
+#[tokio::test]
+async fn openapi_gate_fails_on_a_malformed_line_of_the_routes_command() {
+    let fixture = books_service();
+    write(
+        &fixture,
+        "routes.txt",
+        "GET /health\nGET /books\nPOST /books\nGET /books/{id}\nPUT /books/{id}\nDELETE /books/{id}\nGET /api/authors/{id}\nRoutes: 7\n",
+    );
+    let report = fixture
+        .check(&command_routes_gate("cat routes.txt"))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "1 route problem (line 8 of the routes command's output: expected `METHOD /path` (e.g. `GET /books/{id}`), found `Routes: 7` (`Routes:` is not an HTTP method))"
+    );
+    assert_eq!(report.evidence["matched"], 7);
 }

@@ -92,6 +92,17 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
                 &coverage.min_lines,
             ));
         }
+        if let Some(openapi) = &gate.openapi {
+            let at = gate_at.key("openapi");
+            templates.push((at.key("document"), &openapi.document));
+            // `ignore` holds path templates (`/files/{name}`), not apiwright templates.
+            if let Some(axum) = &openapi.routes.axum {
+                templates.push((at.key("routes").key("axum"), axum));
+            }
+            if let Some(command) = &openapi.routes.command {
+                templates.push((at.key("routes").key("command"), command));
+            }
+        }
         if let Some(memory) = &gate.memory {
             let keys = gate_at.key("memory").key("keys");
             let indexed = memory.keys.iter().enumerate();
