@@ -168,28 +168,10 @@ pub(crate) fn backend_developer(step: &Step<'_>) -> Result<Work, AgentError> {
 /// workflows that build the service in one step rather than test-first per batch. Later
 /// files replace earlier ones with the same path (the last batch mounts every router).
 pub(crate) fn whole_project(step: &Step<'_>) -> Result<Vec<File>, AgentError> {
-    let spec = &step.spec;
-    let mut files = files_of(apiwright_codegen::try_scaffold_in(
-        spec,
+    files_of(apiwright_codegen::try_finished_project(
+        &step.spec,
         &build_id(step.workspace()),
-    ))?;
-    let items = apiwright_codegen::items(spec);
-    for (position, item) in items.iter().enumerate() {
-        files.extend(files_of(apiwright_codegen::try_tests_for(spec, item))?);
-        files.extend(files_of(apiwright_codegen::try_implementation_for(
-            spec,
-            item,
-            &items[..=position],
-        ))?);
-    }
-    let mut latest: Vec<File> = Vec::with_capacity(files.len());
-    for file in files {
-        match latest.iter_mut().find(|kept| kept.path == file.path) {
-            Some(kept) => *kept = file,
-            None => latest.push(file),
-        }
-    }
-    Ok(latest)
+    ))
 }
 
 /// Formats the workspace's project and runs clippy; the findings decide the review. Outside a

@@ -170,6 +170,20 @@ pub(crate) fn system_architect(step: &Step<'_>) -> Result<Work, AgentError> {
     Ok(work)
 }
 
+/// Names of the objects a migration creates with `statement` (e.g. `CREATE TABLE`).
+fn created(sql: &str, statement: &str) -> Vec<String> {
+    sql.lines()
+        .filter_map(|line| line.trim().strip_prefix(statement))
+        .filter_map(|rest| {
+            let rest = rest.trim_start();
+            let rest = rest.strip_prefix("IF NOT EXISTS").unwrap_or(rest);
+            rest.split(|c: char| c.is_whitespace() || c == '(')
+                .find(|word| !word.is_empty())
+                .map(|name| name.trim_matches('"').to_string())
+        })
+        .collect()
+}
+
 pub(crate) fn database_architect(step: &Step<'_>) -> Result<Work, AgentError> {
     let spec = &step.spec;
     let (up, down) = apiwright_codegen::migrations(spec);
@@ -185,8 +199,17 @@ pub(crate) fn database_architect(step: &Step<'_>) -> Result<Work, AgentError> {
         ..Work::default()
     };
     if step.wants("schema") {
-        work.deliverables
-            .insert(step.write_name("schema"), json!(up));
+        work.deliverables.insert(
+            step.write_name("schema"),
+            json!({
+                "sql": up,
+                "tables": created(&up, "CREATE TABLE"),
+                "indexes": created(&up, "CREATE INDEX")
+                    .into_iter()
+                    .chain(created(&up, "CREATE UNIQUE INDEX"))
+                    .collect::<Vec<_>>(),
+            }),
+        );
     }
     if step.wants("migrations") {
         work.deliverables.insert(

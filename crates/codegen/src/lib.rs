@@ -93,6 +93,34 @@ pub fn try_scaffold_in(spec: &Spec, build_id: &str) -> Result<Vec<GeneratedFile>
     scaffold_project(spec, build_id)
 }
 
+/// The finished project in one go — the scaffold (see [`try_scaffold_in`]; an empty
+/// `build_id` leaves the version bare), every item's tests and every implementation — for
+/// workflows that do not build test-first per item. Each path appears once, with its last
+/// contents (the registry mounting every item).
+pub fn try_finished_project(
+    spec: &Spec,
+    build_id: &str,
+) -> Result<Vec<GeneratedFile>, CodegenError> {
+    let mut files = if build_id.is_empty() {
+        try_scaffold(spec)?
+    } else {
+        try_scaffold_in(spec, build_id)?
+    };
+    let items = plan::items(spec);
+    for (position, item) in items.iter().enumerate() {
+        files.extend(try_tests_for(spec, item)?);
+        files.extend(try_implementation_for(spec, item, &items[..=position])?);
+    }
+    let mut latest: Vec<GeneratedFile> = Vec::with_capacity(files.len());
+    for file in files {
+        match latest.iter_mut().find(|kept| kept.path == file.path) {
+            Some(kept) => *kept = file,
+            None => latest.push(file),
+        }
+    }
+    Ok(latest)
+}
+
 /// The TDD items in build order: `auth`, then each resource's plural, every resource after
 /// the resources it references.
 pub fn items(spec: &Spec) -> Vec<String> {

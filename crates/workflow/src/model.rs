@@ -432,12 +432,31 @@ pub enum Expect {
     Failure,
 }
 
-/// Require memory keys or patterns to exist.
+/// Require memory keys or patterns to exist, and deliverables to hold what the criterion asks
+/// for. A gate that only requires its own phase's deliverables to exist could never fail (the
+/// engine already fails a step that does not write them), so the validator asks such a gate
+/// to check their `content`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryCheck {
     /// Keys or patterns (templates); a pattern must match at least one key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// Fields the JSON value of a key must have, present and non-empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<ContentCheck>,
+}
+
+/// Fields one deliverable must hold: each dotted path (`auth.roles`, `endpoints.0.path`) must
+/// lead to a value that is not null, not an empty string, array or object. A pattern key
+/// requires at least one match, and every match is checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentCheck {
+    /// Memory key or pattern (template) holding a JSON object.
+    pub key: String,
+    /// Dotted paths into the object; numbers index arrays.
+    pub fields: Vec<String>,
 }
 
 /// Require a numeric value in memory to be within bounds.

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use crate::model::GotoPolicy;
+use crate::model::MemoryCheck;
 use crate::model::Mode;
 use crate::model::OnFail;
 use crate::model::OpenApiCheck;
@@ -17,6 +18,7 @@ use crate::model::Workflow;
 use crate::span_index::Path;
 use crate::template;
 
+mod never_fails;
 mod placeholders;
 mod reads;
 
@@ -64,6 +66,7 @@ pub(crate) fn validate(workflow: &Workflow) -> Vec<Issue> {
     // reported too; the pattern error alone says what to fix.
     if pattern_ok {
         reads::check(workflow, &mut checker.issues);
+        never_fails::check(workflow, &mut checker.issues);
     }
     checker.issues
 }
@@ -408,13 +411,8 @@ impl Checker<'_> {
             if let Some(openapi) = &gate.openapi {
                 self.openapi(openapi, &gate_at.key("openapi"));
             }
-            if let Some(memory) = &gate.memory
-                && memory.keys.is_empty()
-            {
-                self.report(
-                    gate_at.key("memory").key("keys"),
-                    "expected at least one key, found none",
-                );
+            if let Some(memory) = &gate.memory {
+                self.memory_gate(memory, &gate_at.key("memory"));
             }
             if let Some(score) = &gate.score {
                 match (score.min, score.max) {
@@ -473,6 +471,32 @@ impl Checker<'_> {
                 at.key("timeout_secs"),
                 "expected a timeout of at least 1 second, found 0",
             );
+        }
+    }
+
+    /// A memory gate names keys or content, and every content check names fields.
+    fn memory_gate(&mut self, memory: &MemoryCheck, at: &Path) {
+        if memory.keys.is_empty() && memory.content.is_empty() {
+            self.report(
+                at.clone(),
+                "expected at least one entry in `keys` or `content`, found none",
+            );
+        }
+        for (index, content) in memory.content.iter().enumerate() {
+            let fields_at = at.key("content").index(index).key("fields");
+            if content.fields.is_empty() {
+                self.report(fields_at.clone(), "expected at least one field, found none");
+            }
+            for (f, field) in content.fields.iter().enumerate() {
+                if field.split('.').any(|part| part.trim().is_empty()) {
+                    self.report(
+                        fields_at.index(f),
+                        format!(
+                            "expected a dotted path of non-empty names (e.g. `auth.roles`), found `{field}`"
+                        ),
+                    );
+                }
+            }
         }
     }
 

@@ -421,13 +421,68 @@ fn score_gates_have_bounds() {
 }
 
 #[test]
-fn memory_gates_have_keys() {
+fn memory_gates_have_keys_or_content_with_fields() {
     let mut phases = PHASE.to_vec();
-    phases.extend(["    gates:", "      - {id: g, memory: {keys: []}}"]);
+    phases[3] = "      - {agent: a, task: t, writes: [x]}";
+    phases.extend([
+        "    gates:",
+        "      - {id: g, memory: {keys: []}}",
+        "      - {id: h, memory: {content: [{key: m/a/x, fields: []}]}}",
+        "      - {id: i, memory: {content: [{key: m/a/x, fields: [auth..roles, \" \"]}]}}",
+    ]);
     assert_eq!(
         errors(&workflow(&phases)),
-        ["12:32: expected at least one key, found none"]
+        [
+            "12:25: expected at least one entry in `keys` or `content`, found none",
+            "13:57: expected at least one field, found none",
+            "14:58: expected a dotted path of non-empty names (e.g. `auth.roles`), found `auth..roles`",
+            "14:71: expected a dotted path of non-empty names (e.g. `auth.roles`), found ` `",
+        ]
     );
+}
+
+#[test]
+fn a_memory_gate_on_its_own_phase_deliverables_alone_cannot_fail_and_is_refused() {
+    let lines = [
+        "  - id: first",
+        "    title: t",
+        "    steps:",
+        "      - {agent: a, task: t, writes: [plan]}",
+        "  - id: second",
+        "    title: t",
+        "    steps:",
+        "      - {agent: a, task: t, writes: [code, \"{who}-notes\"]}",
+        "    gates:",
+        // Own deliverable, existence only: the engine already guarantees it.
+        "      - {id: own, memory: {keys: [m/a/code]}}",
+        // A pattern that only own deliverables can satisfy.
+        "      - {id: own-pattern, memory: {keys: [\"m/a/*\"]}}",
+        // An earlier phase's deliverable, or content of its own: both can fail.
+        "      - {id: earlier, memory: {keys: [m/a/plan]}}",
+        "      - {id: content, memory: {content: [{key: m/a/code, fields: [files]}]}}",
+        // The same parameter gives the same key; a literal may or may not match at run time,
+        // and the rule never guesses.
+        "      - {id: same-param, memory: {keys: [\"m/a/{who}-notes\"]}}",
+        "      - {id: literal, memory: {keys: [m/a/x-notes]}}",
+    ];
+    let text = workflow(&lines).replace(
+        "memory_pattern:",
+        "parameters: {who: {default: x}}\nmemory_pattern:",
+    );
+    let found = errors(&text);
+    let never = |id: &str| {
+        found.iter().any(|e| {
+            e.contains(&format!(
+                "found gate `{id}` requiring only deliverables of this phase"
+            ))
+        })
+    };
+    assert!(never("own"), "{found:#?}");
+    assert!(never("own-pattern"), "{found:#?}");
+    assert!(never("same-param"), "{found:#?}");
+    for id in ["earlier", "content", "literal"] {
+        assert!(!never(id), "{id}: {found:#?}");
+    }
 }
 
 #[test]
@@ -635,7 +690,7 @@ fn earlier_steps_and_inputs_satisfy_reads() {
     lines.extend(&PHASE[..3]);
     lines.extend([
         "      - {agent: a, task: t, reads: [in/spec], writes: [plan]}",
-        "      - {id: b, agent: a, task: t, reads: [m/a/plan, \"m/*/plan\", \"m/**\", \"m/a/p*n\"]}",
+        "      - {id: b, agent: a, task: t, reads: [m/a/plan, \"m/*/plan\", \"m/**\"]}",
         "  - id: q",
         "    title: t",
         "    steps:",
@@ -713,6 +768,18 @@ fn iterative_steps_see_the_whole_phase() {
 }
 
 #[test]
+fn wildcards_are_whole_segments_as_the_store_matches_them() {
+    let mut phases = PHASE.to_vec();
+    phases[3] = "      - {agent: a, task: t, writes: [one-code], reads: [\"m/a/*-code\"]}";
+    assert_eq!(
+        errors(&workflow(&phases)),
+        [
+            "10:57: expected `*` (one segment) or `**` (any depth) as whole segments of `m/a/*-code`, found `*-code`"
+        ]
+    );
+}
+
+#[test]
 fn tdd_stages_order_the_steps_and_items_are_dynamic() {
     let phases = [
         "  - id: p",
@@ -722,9 +789,9 @@ fn tdd_stages_order_the_steps_and_items_are_dynamic() {
         // Listed first, runs second: green steps run after the red ones of the same item.
         "      - {id: b, agent: a, task: t, stage: green, reads: [m/a/one-tests], writes: [\"{item_slug}-code\"]}",
         "      - {agent: a, task: t, stage: red, writes: [\"{item_slug}-tests\"]}",
-        "      - {id: c, agent: a, task: t, stage: refactor, reads: [\"m/a/*-code\"]}",
+        "      - {id: c, agent: a, task: t, stage: refactor, reads: [\"m/a/*\"]}",
         "    gates:",
-        "      - {id: g, stage: green, memory: {keys: [\"m/a/{item_slug}-code\"]}}",
+        "      - {id: g, stage: green, memory: {content: [{key: \"m/a/{item_slug}-code\", fields: [files]}]}}",
     ];
     loads(&workflow(&phases));
 }
@@ -739,7 +806,7 @@ fn gates_see_their_own_phase_and_items_from_an_earlier_one() {
         "      - {agent: a, task: t, stage: red, writes: [items]}",
         "      - {id: b, agent: a, task: t, stage: green}",
         "    gates:",
-        "      - {id: g, stage: green, memory: {keys: [m/a/items]}}",
+        "      - {id: g, stage: green, memory: {content: [{key: m/a/items, fields: [\"0\"]}]}}",
         "      - {id: h, stage: green, score: {key: m/a/score, min: 1}}",
     ];
     assert_eq!(

@@ -267,7 +267,17 @@ pub fn render_show(workflow: &Workflow) -> String {
                         format!(" (ignoring {})", check.ignore.join(", "))
                     }
                 ),
-                Some(GateCheck::Memory(check)) => format!("memory {}", check.keys.join(", ")),
+                Some(GateCheck::Memory(check)) => {
+                    let parts: Vec<String> = check
+                        .keys
+                        .iter()
+                        .cloned()
+                        .chain(check.content.iter().map(|content| {
+                            format!("{} has {}", content.key, content.fields.join(", "))
+                        }))
+                        .collect();
+                    format!("memory {}", parts.join("; "))
+                }
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",
                     check.key,

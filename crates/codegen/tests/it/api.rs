@@ -12,23 +12,7 @@ use crate::support::{self, bookstore, file};
 
 /// Every file of the finished project (all items implemented).
 pub fn full_project(spec: &apiwright_spec::Spec) -> Vec<GeneratedFile> {
-    let items = items(spec);
-    let mut files = scaffold(spec);
-    let mut implemented = Vec::new();
-    for item in &items {
-        implemented.push(item.clone());
-        files.extend(tests_for(spec, item));
-        files.extend(implementation_for(spec, item, &implemented));
-    }
-    // Later files replace earlier ones with the same path (the registry).
-    let mut unique: Vec<GeneratedFile> = Vec::new();
-    for file in files.into_iter().rev() {
-        if !unique.iter().any(|kept| kept.path == file.path) {
-            unique.push(file);
-        }
-    }
-    unique.reverse();
-    unique
+    apiwright_codegen::try_finished_project(spec, "").expect("the spec generates")
 }
 
 /// Writes the finished bookstore project to `$CODEGEN_OUT` (a development aid).

@@ -18,6 +18,7 @@ use apiwright_store::Store;
 use apiwright_store::Value;
 use apiwright_workflow::ApprovalCheck;
 use apiwright_workflow::CommandCheck;
+use apiwright_workflow::ContentCheck;
 use apiwright_workflow::Expect;
 use apiwright_workflow::Gate;
 use apiwright_workflow::MemoryCheck;
@@ -197,6 +198,7 @@ async fn memory_gate_requires_every_key_and_pattern() {
                 "api-development/{api_id}/phase-1/product-manager/requirements".into(),
                 "api-development/{api_id}/phase-1/*/openapi-spec".into(),
             ],
+            content: Vec::new(),
         }),
         ..gate("deliverables")
     };
@@ -216,6 +218,84 @@ async fn memory_gate_requires_every_key_and_pattern() {
         report.evidence["keys"][1]["matched"][0],
         "api-development/books/phase-1/system-architect/openapi-spec"
     );
+}
+
+#[tokio::test]
+async fn memory_content_gate_fails_on_missing_empty_or_textual_deliverables() {
+    let fixture = Fixture::new();
+    let content = |key: &str, fields: &[&str]| ContentCheck {
+        key: key.into(),
+        fields: fields.iter().map(|field| field.to_string()).collect(),
+    };
+    let check = Gate {
+        memory: Some(MemoryCheck {
+            keys: Vec::new(),
+            content: vec![
+                content(
+                    "develop-backend/{api_id}/phase-0/clarify/tech-stack",
+                    &["language", "framework", "database"],
+                ),
+                content(
+                    "develop-backend/{api_id}/phase-0/clarify/notes/*",
+                    &["file"],
+                ),
+            ],
+        }),
+        ..gate("tech-stack-confirmed")
+    };
+    // Nothing stored yet: both checks fail, the pattern for want of any match.
+    let report = fixture.check(&check).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        "missing develop-backend/books/phase-0/clarify/tech-stack; missing develop-backend/books/phase-0/clarify/notes/*"
+    );
+
+    let tech = "develop-backend/books/phase-0/clarify/tech-stack";
+    fixture.put(
+        tech,
+        Value::Json(serde_json::json!({"language": "rust", "framework": "", "database": null})),
+    );
+    fixture.put(
+        "develop-backend/books/phase-0/clarify/notes/a",
+        Value::Json(serde_json::json!({"file": "docs/a.md"})),
+    );
+    fixture.put(
+        "develop-backend/books/phase-0/clarify/notes/b",
+        Value::Text("to be decided".into()),
+    );
+    let report = fixture.check(&check).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert_eq!(
+        report.summary,
+        format!(
+            "{tech}: expected field `framework` to be non-empty, found an empty string; \
+             {tech}: expected field `database` to be set, found null; \
+             develop-backend/books/phase-0/clarify/notes/b: expected a JSON object with field `file`, found plain text"
+        )
+    );
+    let checked = &report.evidence["content"][0]["checked"][0]["fields"];
+    assert_eq!(checked[0]["ok"], true);
+    assert_eq!(checked[0]["found"], "4 characters");
+    assert_eq!(checked[1]["ok"], false);
+
+    fixture.put(
+        tech,
+        Value::Json(
+            serde_json::json!({"language": "rust", "framework": "axum", "database": "sqlite"}),
+        ),
+    );
+    fixture.put(
+        "develop-backend/books/phase-0/clarify/notes/b",
+        Value::Json(serde_json::json!({"file": "docs/b.md"})),
+    );
+    let report = fixture.check(&check).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Passed, "{}", report.summary);
+    assert_eq!(
+        report.summary,
+        "all 5 required fields present and non-empty"
+    );
+    assert_eq!(report.evidence["content"][1]["count"], 2);
 }
 
 #[tokio::test]

@@ -107,6 +107,10 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
             let keys = gate_at.key("memory").key("keys");
             let indexed = memory.keys.iter().enumerate();
             templates.extend(indexed.map(|(i, key)| (keys.index(i), key)));
+            let contents = gate_at.key("memory").key("content");
+            for (i, content) in memory.content.iter().enumerate() {
+                templates.push((contents.index(i).key("key"), &content.key));
+            }
         }
         if let Some(score) = &gate.score {
             templates.push((gate_at.key("score").key("key"), &score.key));

@@ -30,7 +30,7 @@ pub(super) enum Seg {
     One,
     /// `**`: any number of segments.
     Any,
-    /// A segment with `*` inside, matched as a glob against one segment.
+    /// A segment with `*` among other characters: refused, the store does not match it.
     Glob(String),
 }
 
@@ -67,6 +67,23 @@ pub(super) fn check(workflow: &Workflow, issues: &mut Vec<Issue>) {
             let vars = known_vars(workflow, p, read.agent);
             let rendered = template::render_lenient(read.template, &vars, DYNAMIC);
             let pattern = segments(&rendered, true);
+            // The store matches `*` and `**` only as whole segments; say so now rather than
+            // when the run reaches this read.
+            if let Some(Seg::Glob(segment)) = pattern
+                .iter()
+                .find(|segment| matches!(segment, Seg::Glob(_)))
+            {
+                issues.push(Issue {
+                    path: read.path,
+                    message: format!(
+                        "expected `*` (one segment) or `**` (any depth) as whole segments of `{}`, found `{}`",
+                        read.template,
+                        segment.replace(DYNAMIC, "…")
+                    ),
+                    on_key: false,
+                });
+                continue;
+            }
             let mut matching = writes.iter().filter(|write| matches(&pattern, &write.key));
             // Remember a writer that runs too late, to name it in the message.
             let mut late = None;
@@ -113,6 +130,11 @@ fn reads(phase: &Phase, p: usize) -> Vec<Read<'_>> {
             let keys_at = gate_at.key("memory").key("keys");
             let keys = memory.keys.iter().enumerate();
             reads.extend(keys.map(|(k, key)| gate_read(key.as_str(), keys_at.index(k))));
+            let contents_at = gate_at.key("memory").key("content");
+            let contents = memory.content.iter().enumerate();
+            reads.extend(contents.map(|(c, content)| {
+                gate_read(content.key.as_str(), contents_at.index(c).key("key"))
+            }));
         }
         if let Some(score) = &gate.score {
             reads.push(gate_read(&score.key, gate_at.key("score").key("key")));
@@ -184,7 +206,7 @@ fn writes(workflow: &Workflow) -> Vec<Write<'_>> {
 
 /// The placeholders whose value is known before the run: the phase and the agent.
 /// Everything else (parameters, items, iteration, run id) stays dynamic.
-fn known_vars(workflow: &Workflow, phase: usize, agent: Option<&str>) -> Vars {
+pub(super) fn known_vars(workflow: &Workflow, phase: usize, agent: Option<&str>) -> Vars {
     let mut vars = Vars::new();
     if let Some(current) = workflow.phases.get(phase) {
         vars.insert("phase".to_string(), current.number_at(phase).to_string());
@@ -265,31 +287,6 @@ fn segment_matches(read: &Seg, write: &Seg) -> bool {
     match (read, write) {
         (_, Seg::Dynamic) | (Seg::Dynamic | Seg::One | Seg::Any, _) => true,
         (Seg::Lit(a), Seg::Lit(b)) => a == b,
-        (Seg::Glob(pattern), Seg::Lit(text)) => glob(pattern, text),
         _ => false,
     }
-}
-
-/// `*` matches any run of characters within one segment.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) =
-        (pattern.chars().collect(), text.chars().collect());
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if pattern.get(p) == Some(&'*') {
-            backtrack = Some((p, t));
-            p += 1;
-        } else if pattern.get(p) == Some(&text[t]) {
-            p += 1;
-            t += 1;
-        } else if let Some((star, from)) = backtrack {
-            p = star + 1;
-            t = from + 1;
-            backtrack = Some((star, from + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|c| *c == '*')
 }
