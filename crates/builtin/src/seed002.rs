@@ -369,6 +369,9 @@ fn validation_rules(spec: &Spec) -> Value {
     })
 }
 
+/// A design deliverable, computed only when the step writes it.
+type Design<'a> = Box<dyn Fn() -> Value + 'a>;
+
 /// Phases 1, 2 and 4: whatever design deliverables the step writes.
 pub(crate) fn synthesis(step: &Step<'_>) -> Result<Work, AgentError> {
     let spec = &step.spec;
@@ -380,7 +383,7 @@ pub(crate) fn synthesis(step: &Step<'_>) -> Result<Work, AgentError> {
         .filter_map(|line| line.trim().strip_prefix("CREATE TABLE "))
         .map(|rest| {
             rest.trim_start_matches("IF NOT EXISTS ")
-                .split(|c: char| c == ' ' || c == '(')
+                .split([' ', '('])
                 .next()
                 .unwrap_or_default()
                 .to_string()
@@ -392,7 +395,7 @@ pub(crate) fn synthesis(step: &Step<'_>) -> Result<Work, AgentError> {
         work.deliverables
             .insert(step.write_name("api-contract"), deliverable);
     }
-    let design: [(&str, Box<dyn Fn() -> Value + '_>); 11] = [
+    let design: [(&str, Design<'_>); 11] = [
         (
             "versioning-strategy",
             Box::new(|| crate::design::versioning_policy(spec)),
