@@ -45,11 +45,10 @@ pub(crate) fn gate_table(gates: &[GateRecord]) -> Value {
     })
 }
 
-/// Whether a gate checks `kind`: a planned gate of that kind, or a gate whose id names one of
-/// `ids`.
+/// Whether a gate checks `kind`: a planned gate of that kind, or a gate whose id is exactly
+/// one of `ids` (never a prefix: `contract-versioned` is not a contract test).
 fn checks(record: &GateRecord, kind: &str, ids: &[&str]) -> bool {
-    record.evidence["planned"].as_str() == Some(kind)
-        || ids.iter().any(|id| record.gate.contains(id))
+    record.evidence["planned"].as_str() == Some(kind) || ids.contains(&record.gate.as_str())
 }
 
 /// The status of one kind of check from the final gates that check it:

@@ -183,9 +183,24 @@ fn the_adversarial_validator_reports_only_recorded_evidence() {
         );
     }
     let mut request = request_with(workspace.path(), "adversarial-validator", &["evidence"]);
+    // Iteration 1 sees only earlier phases: a passed gate named `contract-versioned` (a memory
+    // gate of the design) is no contract test.
+    request.gates = std::sync::Arc::from(vec![gate(
+        "design",
+        "contract-versioned",
+        "memory",
+        "passed",
+    )]);
+    let output = crate::context::run_role("adversarial-validator", &request).unwrap();
+    assert_eq!(
+        output.deliverables["evidence"]["contract"]["status"],
+        "not_run"
+    );
     let mut contract = gate("validation-loop", "contract", "planned", "not_run");
     contract.evidence = json!({"planned": "contract"});
     request.gates = std::sync::Arc::from(vec![
+        // A passed memory gate whose id starts with `contract` is no contract test.
+        gate("design", "contract-versioned", "memory", "passed"),
         contract,
         gate("validation-loop", "rollback", "command", "failed"),
         gate("validation-loop", "security", "command", "passed"),
@@ -198,7 +213,7 @@ fn the_adversarial_validator_reports_only_recorded_evidence() {
     assert_eq!(evidence["load"]["status"], "not_run");
     assert_eq!(
         evidence["gates"]["counts"],
-        json!({"passed": 1, "failed": 1, "not_run": 1, "total": 3})
+        json!({"passed": 2, "failed": 1, "not_run": 1, "total": 4})
     );
 }
 

@@ -542,7 +542,11 @@ pub(crate) fn validation(step: &Step<'_>) -> Result<Work, AgentError> {
     if step.wants("security-scan") {
         work.deliverables.insert(
             step.write_name("security-scan"),
-            crate::evidence::check_status(gates, "security", &["security", "owasp"]),
+            crate::evidence::check_status(
+                gates,
+                "security",
+                &["security", "security-scan", "owasp"],
+            ),
         );
     }
     if step.wants("benchmarks") {
