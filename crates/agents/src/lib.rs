@@ -6,6 +6,7 @@
 //! step request into one step output. The engine owns scheduling, memory and gates.
 
 mod command;
+pub mod confidence;
 mod envelope;
 mod prompt;
 mod request;

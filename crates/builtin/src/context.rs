@@ -25,6 +25,8 @@ pub(crate) struct Work {
     pub files: Vec<File>,
     pub decisions: Vec<String>,
     pub summary: String,
+    /// A blocker the role raises instead of pretending (the run pauses for a person).
+    pub escalation: Option<apiwright_agents::EscalationRequest>,
 }
 
 /// The step as a role sees it.
@@ -130,7 +132,7 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "database-architect" => crate::planning::database_architect(&step)?,
         "qa-engineer" => crate::planning::qa_engineer(&step)?,
         "tester" => crate::development::tester(&step)?,
-        "backend-developer" => crate::development::backend_developer(&step)?,
+        "backend-developer" => crate::seed001::backend_developer(&step)?,
         "code-reviewer" => crate::development::code_reviewer(&step)?,
         "api-documentation-specialist" => crate::documentation::specialist(&step)?,
         "devops-engineer" => crate::operations::devops_engineer(&step)?,
@@ -138,6 +140,17 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "performance-analyst" => crate::operations::performance_analyst(&step)?,
         "production-validator" => crate::operations::production_validator(&step)?,
         "performance-monitor" => crate::operations::performance_monitor(&step)?,
+        // Seed 002 (develop-backend).
+        "orchestrate-clarification" => crate::seed002::clarification(&step)?,
+        "orchestrate-synthesis" => crate::seed002::synthesis(&step)?,
+        "orchestrate-generation" => crate::generation::generation(&step)?,
+        "orchestrate-validation" => crate::seed002::validation(&step)?,
+        // Seed 001 (api-orchestration-sop).
+        "api-orchestrator" => crate::seed001::orchestrator(&step)?,
+        "api-designer" => crate::design::api_designer(&step)?,
+        "test-engineer" => crate::seed001::test_engineer(&step)?,
+        "release-engineer" => crate::seed001::release_engineer(&step)?,
+        "adversarial-validator" => crate::seed001::adversarial_validator(&step)?,
         other => {
             return Err(AgentError::Fatal(format!(
                 "the built-in provider has no `{other}`; it plays {}",
@@ -179,7 +192,7 @@ fn finish(step: &Step<'_>, mut work: Work) -> Result<StepOutput, AgentError> {
         deliverables: work.deliverables,
         summary: work.summary,
         decisions: work.decisions,
-        escalation: None,
+        escalation: work.escalation,
         usage: None,
     })
 }

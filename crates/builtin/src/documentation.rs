@@ -142,41 +142,47 @@ fn getting_started(spec: &Spec) -> String {
     out
 }
 
+/// The developer documentation files: endpoint reference, authentication and error guides,
+/// getting started and changelog (also written by seed 002's validation).
+pub(crate) fn files(spec: &Spec) -> Vec<File> {
+    vec![
+        File {
+            path: "docs/api/reference.md".into(),
+            contents: reference(spec),
+        },
+        File {
+            path: "docs/api/authentication.md".into(),
+            contents: authentication(spec),
+        },
+        File {
+            path: "docs/api/errors.md".into(),
+            contents: ERRORS.into(),
+        },
+        File {
+            path: "docs/api/getting-started.md".into(),
+            contents: getting_started(spec),
+        },
+        File {
+            path: "CHANGELOG.md".into(),
+            contents: format!(
+                "# Changelog\n\n## {} — initial release\n\n- {} endpoints: {}\n",
+                spec.api.version,
+                spec.endpoints().len(),
+                spec.resources
+                    .iter()
+                    .map(|r| r.plural())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    ]
+}
+
 pub(crate) fn specialist(step: &Step<'_>) -> Result<Work, AgentError> {
     let spec = &step.spec;
     let mut work = Work::default();
     if step.wants("docs") {
-        let files = vec![
-            File {
-                path: "docs/api/reference.md".into(),
-                contents: reference(spec),
-            },
-            File {
-                path: "docs/api/authentication.md".into(),
-                contents: authentication(spec),
-            },
-            File {
-                path: "docs/api/errors.md".into(),
-                contents: ERRORS.into(),
-            },
-            File {
-                path: "docs/api/getting-started.md".into(),
-                contents: getting_started(spec),
-            },
-            File {
-                path: "CHANGELOG.md".into(),
-                contents: format!(
-                    "# Changelog\n\n## {} — initial release\n\n- {} endpoints: {}\n",
-                    spec.api.version,
-                    spec.endpoints().len(),
-                    spec.resources
-                        .iter()
-                        .map(|r| r.plural())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-        ];
+        let files = files(spec);
         let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
         work.summary = format!(
             "Wrote the endpoint reference, authentication and error guides, getting started and changelog ({} files)",

@@ -5,17 +5,28 @@
 //! memory (through the engine) and to the run's workspace; the gates then judge them by
 //! building and testing what was written.
 //!
+//! It also plays every role of `develop-backend` (seed 002, module `seed002`) and of
+//! `api-orchestration-sop` (seed 001, modules `seed001` and `design`), generating the same one
+//! stack (Rust, axum, SQLite) and escalating when a run asks for another.
+//!
 //! This crate must not decide anything about the run (the engine does) and must never report
 //! work it did not do: evidence it cannot produce (load or security testing, deployment) is
 //! reported as not run.
 
 mod context;
+mod design;
 mod development;
 mod documentation;
+mod evidence;
+mod generation;
 mod openapi;
 mod operations;
 mod planning;
 mod process;
+mod seed001;
+mod seed002;
+#[cfg(test)]
+mod test_support;
 
 use apiwright_agents::Agent;
 use apiwright_agents::AgentError;
@@ -25,7 +36,7 @@ use apiwright_agents::StepRequest;
 pub use openapi::openapi_document;
 
 /// Roles the built-in provider can play.
-pub const ROLES: [&str; 13] = [
+pub const ROLES: &[&str] = &[
     "product-manager",
     "system-architect",
     "database-architect",
@@ -39,6 +50,17 @@ pub const ROLES: [&str; 13] = [
     "devops-engineer",
     "production-validator",
     "performance-monitor",
+    // Seed 002 (develop-backend).
+    "orchestrate-clarification",
+    "orchestrate-synthesis",
+    "orchestrate-generation",
+    "orchestrate-validation",
+    // Seed 001 (api-orchestration-sop); backend-developer and code-reviewer are above.
+    "api-orchestrator",
+    "api-designer",
+    "test-engineer",
+    "release-engineer",
+    "adversarial-validator",
 ];
 
 /// A built-in agent for one role.

@@ -60,7 +60,7 @@ esac
     )
 }
 
-fn devops_files(spec: &Spec) -> Vec<File> {
+pub(crate) fn devops_files(spec: &Spec) -> Vec<File> {
     let name = &spec.api.name;
     vec![
         File { path: "ci.sh".into(), contents: ci_script(spec) },
@@ -99,7 +99,7 @@ fn devops_files(spec: &Spec) -> Vec<File> {
     ]
 }
 
-fn runbook(spec: &Spec) -> String {
+pub(crate) fn runbook(spec: &Spec) -> String {
     format!(
         "# Runbook: {title}\n\n## Deploy\n1. `sh ci.sh ci` must pass.\n2. Build the image: `docker build -t {name}:{version} .`\n3. Apply `k8s/`; wait for the readiness probe on `/health`.\n\n\
          ## Monitor\n- `/metrics` (Prometheus): request rate, latency histogram by route, status codes.\n- Alerts (seed 000): p95 > 500 ms warning, > 1000 ms critical; error rate > 1 % warning, > 5 % critical; availability < 99.9 % critical.\n- Targets: p95 < {p95} ms, > {rps} req/s, error rate < {err} %, memory < {mem} MB.\n\n\

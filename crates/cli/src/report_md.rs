@@ -16,8 +16,6 @@ pub struct Extras {
     pub go_no_go: Option<serde_json::Value>,
 }
 
-/// The confidence line: the ceiling is `observation 0.95` only when every counted gate ran
-/// and passed; otherwise unverified claims cap it at `inference 0.70`.
 /// The gates that decide the outcome: for each phase, its latest visit; within it, the last
 /// evaluation of each gate per TDD item (a later iteration supersedes an earlier one).
 pub fn final_gates(report: &RunReport) -> Vec<(&str, &apiwright_engine::report::GateRow)> {
@@ -58,51 +56,25 @@ pub fn final_gates(report: &RunReport) -> Vec<(&str, &apiwright_engine::report::
         .collect()
 }
 
-/// The confidence line: the ceiling is `observation 0.95` only when every counted gate ran
-/// and passed; otherwise unverified claims cap it at `inference 0.70`.
+/// The confidence line (seed 001): the rule is `apiwright_agents::confidence`, shared with the
+/// built-in orchestrator's delivery report; here it is applied to the run's final gates.
 pub fn confidence(report: &RunReport) -> (f64, &'static str, f64, String) {
-    let gates: Vec<&apiwright_engine::report::GateRow> = final_gates(report)
-        .into_iter()
-        .map(|(_, gate)| gate)
-        .collect();
-    let verified = gates
-        .iter()
-        .filter(|gate| matches!(gate.status, GateStatus::Passed | GateStatus::Approved))
-        .count();
-    let not_run: Vec<&str> = gates
-        .iter()
-        .filter(|gate| matches!(gate.status, GateStatus::NotRun | GateStatus::Waiting))
-        .map(|gate| gate.gate.as_str())
-        .collect();
-    let failed = gates
-        .iter()
-        .filter(|gate| matches!(gate.status, GateStatus::Failed | GateStatus::Rejected))
-        .count();
-    let total = gates.len();
-    let (kind, ceiling) = if total > 0 && not_run.is_empty() && failed == 0 {
-        ("observation", 0.95)
-    } else {
-        ("inference", 0.70)
-    };
-    let ratio = if total == 0 {
-        0.0
-    } else {
-        verified as f64 / total as f64
-    };
-    let value = (ceiling * ratio * 100.0).round() / 100.0;
-    let mut unique_not_run: Vec<&str> = not_run.clone();
-    unique_not_run.sort_unstable();
-    unique_not_run.dedup();
-    let rationale = format!(
-        "{verified} of {total} gate checks verified by running them; {failed} failed; {} not run{}",
-        not_run.len(),
-        if unique_not_run.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", unique_not_run.join(", "))
-        }
-    );
-    (value, kind, ceiling, rationale)
+    use apiwright_agents::confidence::Confidence;
+    use apiwright_agents::confidence::GateVerdict;
+    let confidence = Confidence::from_verdicts(final_gates(report).into_iter().map(|(_, gate)| {
+        let verdict = match gate.status {
+            GateStatus::Passed | GateStatus::Approved => GateVerdict::Verified,
+            GateStatus::Failed | GateStatus::Rejected => GateVerdict::Failed,
+            GateStatus::NotRun | GateStatus::Waiting => GateVerdict::NotRun,
+        };
+        (gate.gate.as_str(), verdict)
+    }));
+    (
+        confidence.value,
+        confidence.ceiling_kind,
+        confidence.ceiling,
+        confidence.rationale,
+    )
 }
 
 pub fn render(report: &RunReport, extras: &Extras) -> String {

@@ -890,12 +890,18 @@ fn develop_backend_has_the_six_configuration_parameters() {
             (
                 "tech_stack",
                 "node-express",
-                vec!["node-express", "python-fastapi", "go-gin", "java-spring"]
+                vec![
+                    "node-express",
+                    "python-fastapi",
+                    "go-gin",
+                    "java-spring",
+                    "rust-axum"
+                ]
             ),
             (
                 "database",
                 "postgresql",
-                vec!["postgresql", "mysql", "mongodb", "dynamodb"]
+                vec!["postgresql", "mysql", "mongodb", "dynamodb", "sqlite"]
             ),
             (
                 "auth_method",
@@ -927,8 +933,63 @@ fn develop_backend_final_validation_returns_to_security_at_most_twice() {
         })
     );
     assert_eq!(workflow.phases[3].id, "auth-security");
-    assert!(commands(last).contains(&"sh ci.sh security"));
-    assert!(commands(&workflow.phases[5]).contains(&"sh ci.sh coverage {test_coverage_target}"));
+    assert_eq!(planned(last), ["security", "load"]);
+    assert_eq!(commands(last), ["sh ci.sh ci"]);
+    for phase in [&workflow.phases[5], last] {
+        let coverage = phase
+            .gates
+            .iter()
+            .find_map(|gate| gate.coverage.as_ref())
+            .unwrap_or_else(|| panic!("{}: no coverage gate", phase.id));
+        assert_eq!(coverage.min_lines, "{test_coverage_target}");
+    }
+}
+
+/// The kinds of a phase's planned gates (checks reported as not run).
+fn planned(phase: &Phase) -> Vec<&str> {
+    phase
+        .gates
+        .iter()
+        .filter_map(|gate| gate.planned.as_ref().map(|check| check.kind.as_str()))
+        .collect()
+}
+
+#[test]
+fn develop_backend_runs_real_checks_or_says_they_are_planned() {
+    let workflow = builtin("develop-backend");
+    let tests = |phase: &Phase| -> Vec<String> {
+        phase
+            .gates
+            .iter()
+            .filter_map(|gate| gate.tests.as_ref().map(|check| check.run.clone()))
+            .collect()
+    };
+    assert_eq!(
+        tests(phase(&workflow, "auth-security")),
+        ["cargo test --test auth"]
+    );
+    assert_eq!(planned(phase(&workflow, "auth-security")), ["security"]);
+    assert_eq!(tests(phase(&workflow, "testing")), ["cargo test"]);
+    assert_eq!(planned(phase(&workflow, "testing")), ["e2e"]);
+    assert_eq!(
+        tests(phase(&workflow, "observability")),
+        ["cargo test --test platform health"]
+    );
+    for phase in &workflow.phases {
+        for run in commands(phase) {
+            assert_eq!(run, "sh ci.sh ci", "{}: ci.sh has no such check", phase.id);
+        }
+        for step in &phase.steps {
+            assert!(
+                step.reads
+                    .iter()
+                    .any(|read| read == "develop-backend/{task_id}/input/spec"
+                        || read == "develop-backend/{task_id}/**"),
+                "{}: the built-in agents need the spec",
+                phase.id
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -965,8 +1026,23 @@ fn api_orchestration_sop_runs_the_six_playbook_steps() {
             max_iterations: Some(_)
         })
     ));
-    for run in ["sh ci.sh contract", "sh ci.sh load", "sh ci.sh security"] {
-        assert!(commands(validation).contains(&run), "{run}");
+    assert_eq!(
+        planned(validation),
+        ["contract", "load", "security", "rollback"]
+    );
+    let build = phase(&workflow, "build-delegate");
+    assert_eq!(commands(build), ["sh ci.sh build", "sh ci.sh lint"]);
+    assert!(gate(build, "tests").tests.is_some());
+    for phase in &workflow.phases {
+        for step in &phase.steps {
+            assert!(
+                step.reads
+                    .contains(&"api-orchestration-sop/{session}/input/spec".to_string()),
+                "{}/{}: the built-in agents need the spec",
+                phase.id,
+                step.agent
+            );
+        }
     }
     let delivery = phase(&workflow, "delivery");
     assert!(

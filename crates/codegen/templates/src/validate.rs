@@ -268,6 +268,7 @@ impl Kind {
 
     /// Checks a query parameter used as a filter on a field of this kind.
     pub fn convert_query(&self, raw: &str) -> Result<SqlValue, String> {
+{% if uses.integer or uses.boolean %}
         let value = match self {
 {% if uses.integer %}
             Self::Integer { .. } => {
@@ -279,6 +280,10 @@ impl Kind {
 {% endif %}
             _ => Value::from(raw),
         };
+{% else %}
+        // Every field kind of this spec takes the query text as is.
+        let value = Value::from(raw);
+{% endif %}
         self.convert(&value)
     }
 }
