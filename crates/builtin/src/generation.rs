@@ -291,9 +291,11 @@ fn observability(step: &Step<'_>, name: &str) -> Value {
                 std::fs::read_to_string(w.join(path))
                     .is_ok_and(|t| t.contains("opentelemetry") || t.contains("traceparent"))
             });
-            json!({"distributed_tracing": distributed, "request_ids": request_ids, "spans": "one tracing span per request carrying request_id, method and route",
-                   "propagation": if distributed { "present" } else { "none: no W3C traceparent and no trace exporter" },
-                   "note": "the service has request ids (x-request-id, echoed and logged) and per-request spans in its logs, not distributed tracing", "evidence": evidence})
+            json!({"distributed_tracing": distributed, "request_ids": request_ids, "spans": "one tracing span per request carrying request_id, trace_id, span_id, parent_span_id, method and route",
+                   "propagation": if distributed { "W3C Trace Context: a valid incoming traceparent is continued, otherwise a trace starts; the response carries this service's traceparent" } else { "none: no W3C traceparent and no trace exporter" },
+                   "exporter": "none: spans are JSON log lines with their trace ids (no OTLP exporter is generated)",
+                   "note": if distributed { "traces are joined across services through traceparent and the trace ids in the logs" } else { "the service has request ids (x-request-id, echoed and logged) and per-request spans in its logs, not distributed tracing" },
+                   "evidence": evidence})
         }
         _ => {
             let (present, evidence) = found(&[

@@ -290,8 +290,24 @@ fn generation_reports_tests_ci_and_observability_from_the_files() {
         observability.deliverables["health-checks"]
     );
     let tracing = &observability.deliverables["tracing"];
-    assert_eq!(tracing["distributed_tracing"], false);
+    assert_eq!(tracing["distributed_tracing"], true, "{tracing}");
     assert_eq!(tracing["request_ids"], true);
+
+    // The deliverable reports what the code has: without trace context propagation there is
+    // no distributed tracing to claim.
+    let middleware = workspace.path().join("src/middleware.rs");
+    let stripped = std::fs::read_to_string(&middleware)
+        .unwrap()
+        .replace("traceparent", "x-trace");
+    std::fs::write(&middleware, stripped).unwrap();
+    let observability = step_with(
+        workspace.path(),
+        "orchestrate-generation",
+        &["tracing"],
+        &RUST,
+    );
+    let tracing = &observability.deliverables["tracing"];
+    assert_eq!(tracing["distributed_tracing"], false, "{tracing}");
 }
 
 #[test]

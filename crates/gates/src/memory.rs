@@ -42,7 +42,7 @@ pub(crate) fn evaluate(
     for content in &check.content {
         let (row, found) = check_content(content, context)?;
         let matched = row["count"].as_u64().unwrap_or(0) as usize;
-        fields_checked += matched * content.fields.len();
+        fields_checked += matched * (content.fields.len() + content.equals.len());
         problems.extend(found);
         contents.push(row);
     }
@@ -108,6 +108,23 @@ fn check_content(
                 "found": verdict.unwrap_or_else(|problem| problem),
             }));
         }
+        for (field, expected) in &content.equals {
+            let verdict = match &entry.value {
+                Value::Json(document) => equals_verdict(document, field, expected),
+                Value::Text(_) => Err(format!(
+                    "expected a JSON object with field `{field}` = {expected}, found plain text"
+                )),
+            };
+            if let Err(problem) = &verdict {
+                problems.push(format!("{}: {problem}", entry.key));
+            }
+            fields.push(json!({
+                "field": field,
+                "expected": expected,
+                "ok": verdict.is_ok(),
+                "found": verdict.unwrap_or_else(|problem| problem),
+            }));
+        }
         // Matches past the listing limit are judged all the same, only not listed.
         if index < LISTED_MATCHES {
             checked.push(json!({ "key": entry.key, "fields": fields }));
@@ -121,8 +138,11 @@ fn check_content(
     Ok((row, problems))
 }
 
-/// `Ok(description of what was found)` when the field is present and non-empty.
-fn field_verdict(document: &serde_json::Value, field: &str) -> Result<String, String> {
+/// The value at a dotted path; numbers index arrays.
+fn at_path<'v>(
+    document: &'v serde_json::Value,
+    field: &str,
+) -> Result<&'v serde_json::Value, String> {
     let mut current = document;
     for part in field.split('.') {
         let next = match current {
@@ -134,7 +154,28 @@ fn field_verdict(document: &serde_json::Value, field: &str) -> Result<String, St
         };
         current = next.ok_or_else(|| format!("expected field `{field}`, found no `{part}`"))?;
     }
-    match current {
+    Ok(current)
+}
+
+/// `Ok(the value)` when the field equals `expected` (no coercion: `"3"` is not `3`).
+fn equals_verdict(
+    document: &serde_json::Value,
+    field: &str,
+    expected: &serde_json::Value,
+) -> Result<String, String> {
+    let found = at_path(document, field)?;
+    if found == expected {
+        Ok(found.to_string())
+    } else {
+        Err(format!(
+            "expected field `{field}` to be {expected}, found {found}"
+        ))
+    }
+}
+
+/// `Ok(description of what was found)` when the field is present and non-empty.
+fn field_verdict(document: &serde_json::Value, field: &str) -> Result<String, String> {
+    match at_path(document, field)? {
         serde_json::Value::Null => Err(format!("expected field `{field}` to be set, found null")),
         serde_json::Value::String(text) if text.trim().is_empty() => Err(format!(
             "expected field `{field}` to be non-empty, found an empty string"
@@ -154,6 +195,7 @@ fn field_verdict(document: &serde_json::Value, field: &str) -> Result<String, St
 
 #[cfg(test)]
 mod tests {
+    use super::equals_verdict;
     use super::field_verdict;
     use serde_json::json;
 
@@ -193,5 +235,26 @@ mod tests {
             let problem = field_verdict(&document, field).unwrap_err();
             assert!(problem.contains(found), "{field}: {problem}");
         }
+    }
+
+    #[test]
+    fn equals_compares_json_values_exactly() {
+        let document = json!({"confirmed": false, "go": {"decision": "GO"}, "count": 3});
+        assert_eq!(
+            equals_verdict(&document, "go.decision", &json!("GO")).unwrap(),
+            "\"GO\""
+        );
+        assert_eq!(equals_verdict(&document, "count", &json!(3)).unwrap(), "3");
+        let problem = equals_verdict(&document, "confirmed", &json!(true)).unwrap_err();
+        assert_eq!(
+            problem,
+            "expected field `confirmed` to be true, found false"
+        );
+        assert!(equals_verdict(&document, "count", &json!("3")).is_err());
+        assert!(
+            equals_verdict(&document, "missing", &json!(1))
+                .unwrap_err()
+                .contains("no `missing`")
+        );
     }
 }

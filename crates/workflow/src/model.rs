@@ -456,7 +456,12 @@ pub struct ContentCheck {
     /// Memory key or pattern (template) holding a JSON object.
     pub key: String,
     /// Dotted paths into the object; numbers index arrays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// Dotted paths whose value must equal the given JSON value, e.g. `confirmed: true` or
+    /// `decision: GO`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub equals: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Require a numeric value in memory to be within bounds.

@@ -484,13 +484,26 @@ impl Checker<'_> {
         }
         for (index, content) in memory.content.iter().enumerate() {
             let fields_at = at.key("content").index(index).key("fields");
-            if content.fields.is_empty() {
-                self.report(fields_at.clone(), "expected at least one field, found none");
+            if content.fields.is_empty() && content.equals.is_empty() {
+                self.report(
+                    at.key("content").index(index),
+                    "expected at least one entry in `fields` or `equals`, found none",
+                );
             }
             for (f, field) in content.fields.iter().enumerate() {
                 if field.split('.').any(|part| part.trim().is_empty()) {
                     self.report(
                         fields_at.index(f),
+                        format!(
+                            "expected a dotted path of non-empty names (e.g. `auth.roles`), found `{field}`"
+                        ),
+                    );
+                }
+            }
+            for field in content.equals.keys() {
+                if field.split('.').any(|part| part.trim().is_empty()) {
+                    self.report(
+                        at.key("content").index(index).key("equals").key(field),
                         format!(
                             "expected a dotted path of non-empty names (e.g. `auth.roles`), found `{field}`"
                         ),

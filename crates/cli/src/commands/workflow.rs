@@ -273,7 +273,18 @@ pub fn render_show(workflow: &Workflow) -> String {
                         .iter()
                         .cloned()
                         .chain(check.content.iter().map(|content| {
-                            format!("{} has {}", content.key, content.fields.join(", "))
+                            let wants: Vec<String> = content
+                                .fields
+                                .iter()
+                                .cloned()
+                                .chain(
+                                    content
+                                        .equals
+                                        .iter()
+                                        .map(|(field, value)| format!("{field} = {value}")),
+                                )
+                                .collect();
+                            format!("{} has {}", content.key, wants.join(", "))
                         }))
                         .collect();
                     format!("memory {}", parts.join("; "))

@@ -1,7 +1,7 @@
 //! Tests of what the scaffold provides before any item is implemented: health, metrics, the
-//! problem responses for unknown routes, security headers, request ids, configuration,
-//! migrations (up, down, seed), the account bootstrap, the rate limiter, and serving over TCP
-//! with graceful shutdown.
+//! problem responses for unknown routes, security headers, request ids, trace context,
+//! configuration, migrations (up, down, seed), the account bootstrap, the rate limiter, and
+//! serving over TCP with graceful shutdown.
 
 mod common;
 
@@ -50,6 +50,66 @@ async fn every_response_has_security_headers_and_a_request_id() {
         .expect("a valid request");
     let response = app.send(request).await;
     assert_eq!(response.header("x-request-id"), Some("trace-42"));
+}
+
+/// `(trace id, span id)` of a well-formed `traceparent` response header.
+fn trace_of(response: &common::TestResponse) -> (String, String) {
+    let header = response
+        .header("traceparent")
+        .expect("a traceparent header");
+    let parts: Vec<&str> = header.split('-').collect();
+    assert_eq!(parts.len(), 4, "{header}");
+    assert_eq!(parts[0], "00", "{header}");
+    assert_eq!(parts[1].len(), 32, "{header}");
+    assert_eq!(parts[2].len(), 16, "{header}");
+    assert!(
+        parts[1..3]
+            .iter()
+            .all(|part| part.bytes().all(|b| b.is_ascii_hexdigit()))
+    );
+    (parts[1].to_owned(), parts[2].to_owned())
+}
+
+#[tokio::test]
+async fn requests_join_the_callers_trace_or_start_one() {
+    let app = TestApp::new();
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let request = Request::get("/health")
+        .header("traceparent", parent)
+        .body(Body::empty())
+        .expect("a valid request");
+    let (trace, span) = trace_of(&app.send(request).await);
+    assert_eq!(
+        trace, "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the caller's trace continues"
+    );
+    assert_ne!(span, "00f067aa0ba902b7", "this service's span is its own");
+
+    let (fresh, _) = trace_of(&app.get("/health", None).await);
+    let (other, _) = trace_of(&app.get("/health", None).await);
+    assert_ne!(
+        fresh, other,
+        "requests without a caller start their own traces"
+    );
+
+    for malformed in [
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "garbage",
+    ] {
+        let request = Request::get("/health")
+            .header("traceparent", malformed)
+            .body(Body::empty())
+            .expect("a valid request");
+        let (trace, _) = trace_of(&app.send(request).await);
+        assert_ne!(
+            trace, "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{malformed} is not continued"
+        );
+    }
 }
 
 #[tokio::test]

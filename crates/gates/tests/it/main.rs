@@ -226,6 +226,7 @@ async fn memory_content_gate_fails_on_missing_empty_or_textual_deliverables() {
     let content = |key: &str, fields: &[&str]| ContentCheck {
         key: key.into(),
         fields: fields.iter().map(|field| field.to_string()).collect(),
+        equals: Default::default(),
     };
     let check = Gate {
         memory: Some(MemoryCheck {
