@@ -260,7 +260,7 @@ fn observability(step: &Step<'_>, name: &str) -> Value {
         "logging" => {
             let (present, evidence) = found(&[
                 ("src/main.rs", ".json()"),
-                ("src/middleware.rs", "info_span!(\"request\""),
+                ("src/middleware.rs", "\"request\","),
             ]);
             json!({"present": present, "format": "JSON lines (tracing-subscriber)", "level": "RUST_LOG, default info",
                    "per_request": ["request_id", "method", "route template", "status", "latency"], "evidence": evidence})
