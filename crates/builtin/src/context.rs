@@ -25,6 +25,8 @@ pub(crate) struct Work {
     pub files: Vec<File>,
     pub decisions: Vec<String>,
     pub summary: String,
+    /// A blocker the role cannot resolve (seed 003's escalation protocol).
+    pub escalation: Option<apiwright_agents::EscalationRequest>,
 }
 
 /// The step as a role sees it.
@@ -130,6 +132,9 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "database-architect" => crate::planning::database_architect(&step)?,
         "qa-engineer" => crate::planning::qa_engineer(&step)?,
         "tester" => crate::development::tester(&step)?,
+        "backend-developer" if crate::seed004::is_iteration(&step) => {
+            crate::seed004::backend_developer(&step)?
+        }
         "backend-developer" => crate::development::backend_developer(&step)?,
         "code-reviewer" => crate::development::code_reviewer(&step)?,
         "api-documentation-specialist" => crate::documentation::specialist(&step)?,
@@ -138,6 +143,10 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "performance-analyst" => crate::operations::performance_analyst(&step)?,
         "production-validator" => crate::operations::production_validator(&step)?,
         "performance-monitor" => crate::operations::performance_monitor(&step)?,
+        "api-designer" => crate::seed003::api_designer(&step)?,
+        "python-backend-engineer" => crate::seed003::python_backend_engineer(&step)?,
+        "python-test-engineer" => crate::seed003::python_test_engineer(&step)?,
+        "sprint-manager" => crate::seed003::sprint_manager(&step)?,
         other => {
             return Err(AgentError::Fatal(format!(
                 "the built-in provider has no `{other}`; it plays {}",
@@ -179,7 +188,7 @@ fn finish(step: &Step<'_>, mut work: Work) -> Result<StepOutput, AgentError> {
         deliverables: work.deliverables,
         summary: work.summary,
         decisions: work.decisions,
-        escalation: None,
+        escalation: work.escalation,
         usage: None,
     })
 }

@@ -16,6 +16,8 @@ mod openapi;
 mod operations;
 mod planning;
 mod process;
+mod seed003;
+mod seed004;
 
 use apiwright_agents::Agent;
 use apiwright_agents::AgentError;
@@ -25,7 +27,7 @@ use apiwright_agents::StepRequest;
 pub use openapi::openapi_document;
 
 /// Roles the built-in provider can play.
-pub const ROLES: [&str; 13] = [
+pub const ROLES: [&str; 17] = [
     "product-manager",
     "system-architect",
     "database-architect",
@@ -39,6 +41,10 @@ pub const ROLES: [&str; 13] = [
     "devops-engineer",
     "production-validator",
     "performance-monitor",
+    "api-designer",
+    "python-backend-engineer",
+    "python-test-engineer",
+    "sprint-manager",
 ];
 
 /// A built-in agent for one role.

@@ -1005,6 +1005,23 @@ fn seed_003_code_handoffs_run_the_quality_checks() {
     for name in SEED_003 {
         let workflow = builtin(name);
         for phase in &workflow.phases {
+            for gate in &phase.gates {
+                // `ci.sh coverage` exits 3 (apiwright's coverage gate measures coverage) and
+                // `ci.sh test` is judged by its counts: neither may be a plain command gate.
+                let run = gate.command.as_ref().map(|check| check.run.as_str());
+                assert!(
+                    !run.is_some_and(|run| run.starts_with("sh ci.sh test")
+                        || run.starts_with("sh ci.sh coverage")),
+                    "{name}/{}: gate {} is {run:?}",
+                    phase.id,
+                    gate.id
+                );
+            }
+        }
+    }
+    for name in SEED_003 {
+        let workflow = builtin(name);
+        for phase in &workflow.phases {
             let runs = commands(phase);
             if runs.is_empty() {
                 continue;
@@ -1018,13 +1035,28 @@ fn seed_003_code_handoffs_run_the_quality_checks() {
     for phase in &sequential.phases {
         assert_eq!(
             commands(phase),
-            [
-                "sh ci.sh typecheck",
-                "sh ci.sh lint",
-                "sh ci.sh test",
-                "sh ci.sh coverage {coverage_target}",
-                "sh ci.sh openapi"
-            ],
+            ["sh ci.sh typecheck", "sh ci.sh lint", "sh ci.sh openapi"],
+            "{}",
+            phase.id
+        );
+        assert_eq!(
+            gate(phase, "tests").tests,
+            Some(TestsCheck {
+                run: "sh ci.sh test".to_string(),
+                timeout_secs: None,
+                expect: TestsExpect::Pass,
+                min_tests: None,
+            }),
+            "{}",
+            phase.id
+        );
+        assert_eq!(
+            gate(phase, "coverage").coverage,
+            Some(CoverageCheck {
+                min_lines: "{coverage_target}".to_string(),
+                exclude: vec!["src/main\\.rs$".to_string()],
+                timeout_secs: Some(1800),
+            }),
             "{}",
             phase.id
         );
@@ -1092,17 +1124,56 @@ fn debug_fix_verify_starts_with_a_failing_test() {
     assert_eq!(ids, ["reproduce", "fix", "verify", "regression-review"]);
     let reproduces = gate(&workflow.phases[0], "reproduces");
     assert_eq!(
-        reproduces.command,
-        Some(CommandCheck {
+        reproduces.tests,
+        Some(TestsCheck {
             run: "sh ci.sh test-item {task}".to_string(),
             timeout_secs: None,
-            expect: Expect::Failure,
+            expect: TestsExpect::Fail,
+            min_tests: None,
         })
     );
-    assert_eq!(
-        gate(&workflow.phases[1], "fixed").command,
-        command("sh ci.sh test-item {task}")
-    );
+    for phase in &workflow.phases[1..3] {
+        assert_eq!(
+            gate(phase, "fixed").tests,
+            Some(TestsCheck {
+                run: "sh ci.sh test-item {task}".to_string(),
+                timeout_secs: None,
+                expect: TestsExpect::Pass,
+                min_tests: None,
+            }),
+            "{}",
+            phase.id
+        );
+    }
+}
+
+/// The built-in agents build from the requirements spec: every seed 003 and 004 workflow
+/// declares it as an optional input, and every step can read it.
+#[test]
+fn seed_003_and_004_steps_read_the_optional_spec() {
+    for name in SEED_003.iter().chain(&["backend-iteration"]) {
+        let workflow = builtin(name);
+        let spec = workflow
+            .inputs
+            .iter()
+            .find(|input| input.name == "spec")
+            .unwrap_or_else(|| panic!("{name}: no spec input"));
+        assert!(!spec.required, "{name}");
+        assert!(spec.key.ends_with("/input/spec"), "{name}: {}", spec.key);
+        for phase in &workflow.phases {
+            for step in &phase.steps {
+                assert!(
+                    step.reads
+                        .iter()
+                        .any(|read| *read == spec.key || glob_matches(read, &spec.key)),
+                    "{name}/{}/{}: does not read {}",
+                    phase.id,
+                    step.id(),
+                    spec.key
+                );
+            }
+        }
+    }
 }
 
 #[test]

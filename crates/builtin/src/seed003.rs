@@ -1,0 +1,1013 @@
+//! Seed 003's roles (the five backend orchestration patterns): `api-designer`,
+//! `python-backend-engineer`, `python-test-engineer` and `sprint-manager`, played offline in
+//! the one stack the built-in provider generates (Rust, axum, SQLite). The seed is written for
+//! a Python/FastAPI codebase; the workflows' gates call the stack-neutral `sh ci.sh STEP`, so
+//! the same workflows run against the generated Rust project here and against real Python with
+//! model-backed agents.
+//!
+//! Seed 003 assumes a project exists. Here the spec describes it: the first role that needs a
+//! project and finds no `Cargo.toml` writes the *baseline* — the scaffold, `ci.sh`,
+//! `openapi.json`, and every batch (with its tests) outside the feature being worked on — and
+//! the feature's batches are left to the engineer. The feature is the spec resource named by
+//! the `feature` or `task` parameter (with the resources it references), or the whole spec
+//! when the parameter names no resource.
+
+use std::path::Path;
+use std::time::Duration;
+
+use apiwright_agents::AgentError;
+use apiwright_agents::EscalationRequest;
+use apiwright_spec::Spec;
+use apiwright_workflow::EscalationKind;
+use serde_json::Value;
+use serde_json::json;
+
+use crate::context::File;
+use crate::context::Step;
+use crate::context::Work;
+use crate::process::run_tool;
+use crate::process::tail;
+
+/// The stack every built-in role generates, stated in every seed 003 summary.
+const STACK_DECISION: &str = "Played in the built-in provider's one stack, Rust/axum/SQLite: the seed names \
+     Python/FastAPI roles, the gates call the stack-neutral `sh ci.sh STEP`, and model-backed \
+     agents can do real Python";
+
+/// Time limit of a cargo run by a role.
+const CARGO_LIMIT: Duration = Duration::from_secs(900);
+
+/// What a seed 003 step works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The batches (`apiwright_codegen::items`) of the feature, in build order.
+    pub items: Vec<String>,
+    /// The spec resource the parameter names, if it names one.
+    pub resource: Option<String>,
+    /// Why these batches, for summaries.
+    pub reason: String,
+}
+
+/// The resource a parameter value names: its name, plural, or either with `-` for `_`.
+fn resource_named<'s>(spec: &'s Spec, value: &str) -> Option<&'s apiwright_spec::Resource> {
+    let value = value.trim().to_ascii_lowercase().replace('-', "_");
+    spec.resources
+        .iter()
+        .find(|resource| resource.name == value || resource.plural() == value)
+}
+
+/// The feature of the step: the resource named by `feature` or `task` (with the resources it
+/// references, transitively, and `auth`), else every batch of the spec.
+pub(crate) fn target(step: &Step<'_>) -> Target {
+    let spec = &step.spec;
+    let all = apiwright_codegen::items(spec);
+    for parameter in ["feature", "task"] {
+        let Some(value) = step.request.params.get(parameter) else {
+            continue;
+        };
+        if let Some(resource) = resource_named(spec, value) {
+            let closure = closure(spec, &resource.name);
+            let items = all
+                .iter()
+                .filter(|item| {
+                    *item == "auth"
+                        || closure
+                            .iter()
+                            .any(|name| spec.resource(name).is_some_and(|r| r.plural() == **item))
+                })
+                .cloned()
+                .collect();
+            return Target {
+                items,
+                resource: Some(resource.name.clone()),
+                reason: format!(
+                    "`{parameter}` = `{value}` names the spec resource `{}`: its batch, with auth and the resources it references",
+                    resource.name
+                ),
+            };
+        }
+    }
+    let named: Vec<String> = ["feature", "task"]
+        .iter()
+        .filter_map(|p| {
+            step.request
+                .params
+                .get(*p)
+                .map(|v| format!("`{p}` = `{v}`"))
+        })
+        .collect();
+    Target {
+        items: all,
+        resource: None,
+        reason: if named.is_empty() {
+            "no `feature` or `task` parameter: the whole spec".to_string()
+        } else {
+            format!(
+                "{} names no spec resource (expected one of {}): the whole spec",
+                named.join(", "),
+                spec.resources
+                    .iter()
+                    .map(|r| format!("`{}`", r.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    }
+}
+
+/// `name` and every resource it references, transitively.
+fn closure(spec: &Spec, name: &str) -> Vec<String> {
+    let mut found = vec![name.to_string()];
+    let mut index = 0;
+    while index < found.len() {
+        if let Some(resource) = spec.resource(&found[index]) {
+            for (_, to) in resource.references() {
+                if spec.resource(to).is_some() && !found.iter().any(|known| known == to) {
+                    found.push(to.to_string());
+                }
+            }
+        }
+        index += 1;
+    }
+    found
+}
+
+/// The batches of the baseline (the "existing project"): `auth` and every batch that does not
+/// need the feature's resource; with the whole spec as the feature, `auth` alone.
+pub(crate) fn baseline_items(spec: &Spec, target: &Target) -> Vec<String> {
+    let all = apiwright_codegen::items(spec);
+    let Some(resource) = &target.resource else {
+        return vec!["auth".to_string()];
+    };
+    all.into_iter()
+        .filter(|item| {
+            item == "auth"
+                || spec
+                    .resources
+                    .iter()
+                    .find(|r| r.plural() == *item)
+                    .is_some_and(|r| !closure(spec, &r.name).contains(resource))
+        })
+        .collect()
+}
+
+pub(crate) fn has_project(workspace: &Path) -> bool {
+    workspace.join("Cargo.toml").is_file()
+}
+
+/// Batches mounted in the workspace's route registry (`pub mod NAME;` lines).
+pub(crate) fn mounted(workspace: &Path) -> Vec<String> {
+    std::fs::read_to_string(workspace.join("src/resources/mod.rs"))
+        .map(|text| {
+            text.lines()
+                .filter_map(|line| line.trim().strip_prefix("pub mod "))
+                .map(|rest| rest.trim_end_matches(';').trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn generated(
+    files: Result<Vec<apiwright_codegen::GeneratedFile>, apiwright_codegen::CodegenError>,
+) -> Result<Vec<File>, AgentError> {
+    files
+        .map(|files| {
+            files
+                .into_iter()
+                .map(|file| File {
+                    path: file.path,
+                    contents: file.contents,
+                })
+                .collect()
+        })
+        .map_err(|error| AgentError::Fatal(format!("code generation failed: {error}")))
+}
+
+/// The project's `ci.sh` and `openapi.json` (the gates' entry point and the contract).
+fn project_support(spec: &Spec) -> Vec<File> {
+    vec![
+        File {
+            path: "ci.sh".into(),
+            contents: crate::operations::ci_script(spec),
+        },
+        File {
+            path: "openapi.json".into(),
+            contents: openapi_json(spec),
+        },
+    ]
+}
+
+fn openapi_json(spec: &Spec) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&crate::openapi::openapi_document(spec)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Which parts of the baseline a role writes (parallel steps split the project by files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// Everything: scaffold, `ci.sh`, `openapi.json`, the baseline batches with their tests.
+    All,
+    /// Everything but `migrations/` and the batches' tests (parallel-tasks' endpoint step).
+    NoMigrationsNoTests,
+}
+
+/// The baseline project, when the workspace has none: the scaffold, `ci.sh`,
+/// `openapi.json`, and the baseline batches implemented with their tests.
+fn baseline(step: &Step<'_>, target: &Target, parts: Parts) -> Result<Vec<File>, AgentError> {
+    let spec = &step.spec;
+    let mut files = generated(apiwright_codegen::try_scaffold_in(
+        spec,
+        &crate::development::build_id(step.workspace()),
+    ))?;
+    files.extend(project_support(spec));
+    let implemented = baseline_items(spec, target);
+    for item in &implemented {
+        if parts == Parts::All {
+            files.extend(generated(apiwright_codegen::try_tests_for(spec, item))?);
+        }
+        files.extend(generated(apiwright_codegen::try_implementation_for(
+            spec,
+            item,
+            &implemented,
+        ))?);
+    }
+    if parts == Parts::NoMigrationsNoTests {
+        files.retain(|file| !file.path.starts_with("migrations/"));
+    }
+    Ok(dedup(files))
+}
+
+/// Later files replace earlier ones with the same path.
+fn dedup(files: Vec<File>) -> Vec<File> {
+    let mut latest: Vec<File> = Vec::with_capacity(files.len());
+    for file in files {
+        match latest.iter_mut().find(|kept| kept.path == file.path) {
+            Some(kept) => *kept = file,
+            None => latest.push(file),
+        }
+    }
+    latest
+}
+
+/// Files whose contents differ from the workspace's (or that do not exist there).
+fn changed(workspace: &Path, files: Vec<File>) -> Vec<File> {
+    files
+        .into_iter()
+        .filter(|file| {
+            std::fs::read_to_string(workspace.join(&file.path)).ok() != Some(file.contents.clone())
+        })
+        .collect()
+}
+
+fn paths(files: &[File]) -> Vec<String> {
+    files.iter().map(|file| file.path.clone()).collect()
+}
+
+/// Writes the baseline into `work` when the workspace has no project; says so in decisions.
+fn ensure_project(
+    step: &Step<'_>,
+    target: &Target,
+    parts: Parts,
+    work: &mut Work,
+) -> Result<Option<Vec<String>>, AgentError> {
+    if has_project(step.workspace()) {
+        return Ok(None);
+    }
+    let files = baseline(step, target, parts)?;
+    let implemented = baseline_items(&step.spec, target);
+    work.decisions.push(format!(
+        "The workspace had no project (no Cargo.toml): wrote the baseline the spec describes — scaffold, ci.sh, openapi.json and the batches {} — and left the feature's batches to the backend engineer",
+        implemented.join(", ")
+    ));
+    let written = paths(&files);
+    work.files.extend(files);
+    Ok(Some(written))
+}
+
+/// The feature's batches (modules, registry and, with `with_tests`, tests) that differ from
+/// what the spec generates; the registry mounts what is mounted plus the feature.
+fn feature_files(
+    step: &Step<'_>,
+    target: &Target,
+    already_mounted: &[String],
+    with_tests: bool,
+) -> Result<Vec<File>, AgentError> {
+    let spec = &step.spec;
+    let all = apiwright_codegen::items(spec);
+    let implemented: Vec<String> = all
+        .iter()
+        .filter(|item| target.items.contains(item) || already_mounted.contains(item))
+        .cloned()
+        .collect();
+    let mut files = Vec::new();
+    for item in &target.items {
+        if with_tests {
+            files.extend(generated(apiwright_codegen::try_tests_for(spec, item))?);
+        }
+        files.extend(generated(apiwright_codegen::try_implementation_for(
+            spec,
+            item,
+            &implemented,
+        ))?);
+    }
+    if !step.workspace().join("openapi.json").is_file() {
+        files.push(File {
+            path: "openapi.json".into(),
+            contents: openapi_json(spec),
+        });
+    }
+    Ok(changed(step.workspace(), dedup(files)))
+}
+
+/// Test counts from libtest's `test result:` lines; `None` when no suite ran.
+pub(crate) fn test_counts(output: &str) -> Option<(u64, u64)> {
+    let mut seen = false;
+    let (mut passed, mut failed) = (0, 0);
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        seen = true;
+        for part in rest.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let count = |name: &str| {
+                words
+                    .windows(2)
+                    .find(|pair| pair[1].trim_end_matches('.') == name)
+                    .and_then(|pair| pair[0].parse::<u64>().ok())
+            };
+            if let Some(n) = count("passed") {
+                passed += n;
+            }
+            if let Some(n) = count("failed") {
+                failed += n;
+            }
+        }
+    }
+    seen.then_some((passed, failed))
+}
+
+/// Runs a cargo command and returns its evidence as JSON (command, success, counts, tail).
+fn cargo_evidence(step: &Step<'_>, args: &[&str]) -> (Value, Option<(u64, u64)>) {
+    let run = run_tool(step.workspace(), step.env(), "cargo", args, CARGO_LIMIT);
+    let counts = test_counts(&run.output);
+    (
+        json!({
+            "command": run.command,
+            "exit_code": run.exit_code,
+            "success": run.success,
+            "passed": counts.map(|c| c.0),
+            "failed": counts.map(|c| c.1),
+            "compiled": counts.is_some(),
+            "output_tail": tail(&run.output, 30),
+        }),
+        counts,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// api-designer
+
+/// The contract: `openapi.json` from the spec, and the baseline when there is no project
+/// (seed 003's first phase gates build, test and measure coverage).
+pub(crate) fn api_designer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let spec = &step.spec;
+    let target = target(step);
+    let mut work = Work {
+        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
+        ..Work::default()
+    };
+    let baseline = ensure_project(step, &target, Parts::All, &mut work)?;
+    let document = crate::openapi::openapi_document(spec);
+    if baseline.is_none() {
+        work.files.push(File {
+            path: "openapi.json".into(),
+            contents: openapi_json(spec),
+        });
+    }
+    let paths_list: Vec<String> = document["paths"]
+        .as_object()
+        .map(|paths| paths.keys().cloned().collect())
+        .unwrap_or_default();
+    let operations = document["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .values()
+                .filter_map(Value::as_object)
+                .map(|ops| ops.len())
+                .sum::<usize>()
+        })
+        .unwrap_or(0);
+    let feature_operations: Vec<String> = spec
+        .endpoints()
+        .iter()
+        .filter(|endpoint| match (&target.resource, &endpoint.resource) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(resource)) => target
+                .items
+                .iter()
+                .any(|item| spec.resource(resource).is_some_and(|r| r.plural() == *item)),
+        })
+        .map(ToString::to_string)
+        .collect();
+    work.decisions.push(
+        "OpenAPI 3.1 generated from the spec, the source of truth; errors are RFC 9457 problems; lists are paginated; bearer JWT".into(),
+    );
+    work.summary = format!(
+        "Wrote the OpenAPI 3.1 contract of {} to openapi.json: {} paths, {operations} operations ({} for the feature){}",
+        spec.title(),
+        paths_list.len(),
+        feature_operations.len(),
+        if baseline.is_some() {
+            "; scaffolded the baseline project first"
+        } else {
+            ""
+        }
+    );
+    work.deliverables.insert(
+        step.write_name("contract"),
+        json!({
+            "document": "openapi.json",
+            "openapi_version": document["openapi"],
+            "operations": operations,
+            "paths": paths_list,
+            "feature": target.resource,
+            "feature_operations": feature_operations,
+            "baseline_files": baseline,
+        }),
+    );
+    Ok(work)
+}
+
+// ---------------------------------------------------------------------------------------
+// python-backend-engineer
+
+pub(crate) fn python_backend_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let target = target(step);
+    let mut work = Work {
+        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
+        ..Work::default()
+    };
+    if step.wants("repository-method") {
+        return repository_method(step, &target, work);
+    }
+    let parallel = step.wants("endpoint");
+    let parts = if parallel {
+        Parts::NoMigrationsNoTests
+    } else {
+        Parts::All
+    };
+    let baseline = ensure_project(step, &target, parts, &mut work)?;
+    let before = if baseline.is_some() {
+        baseline_items(&step.spec, &target)
+    } else {
+        mounted(step.workspace())
+    };
+    let files = feature_files(step, &target, &before, !parallel)?;
+    let changed_paths = paths(&files);
+    // The feature's registry replaces the baseline's.
+    let mut all = std::mem::take(&mut work.files);
+    all.extend(files);
+    work.files = dedup(all);
+    let newly: Vec<String> = target
+        .items
+        .iter()
+        .filter(|item| !before.contains(item))
+        .cloned()
+        .collect();
+    if step.request.iteration > 1 && changed_paths.is_empty() {
+        work.escalation = Some(EscalationRequest {
+            kind: EscalationKind::TechnicalDebt,
+            message: format!(
+                "iteration {}: the built-in engineer regenerated the feature ({}) from the spec and nothing differs from the workspace, so it has no fix for the failing gates; a person or a model agent must decide",
+                step.request.iteration,
+                target.items.join(", ")
+            ),
+            options: vec![
+                "fix the project by hand and approve".into(),
+                "reject and rerun with a model-backed agent".into(),
+            ],
+        });
+    }
+    let deliverable = if step.wants("fix") {
+        "fix"
+    } else if parallel {
+        "endpoint"
+    } else {
+        "implementation"
+    };
+    work.decisions.push(if parallel {
+        "Parallel step: wrote only the scaffold, the resource modules and the route registry; migrations belong to the repository step and tests to the test step, so no two steps write one file".into()
+    } else {
+        "The generated HTTP tests ship with each batch: every handoff's gates require passing tests and coverage".into()
+    });
+    work.summary = if changed_paths.is_empty() {
+        format!(
+            "The feature ({}) already matches the spec in the workspace: nothing to change",
+            target.items.join(", ")
+        )
+    } else {
+        format!(
+            "Implemented {} (newly mounted: {}); {} files written",
+            target.items.join(", "),
+            if newly.is_empty() {
+                "none".to_string()
+            } else {
+                newly.join(", ")
+            },
+            changed_paths.len()
+        )
+    };
+    let mut value = json!({
+        "language": "rust",
+        "framework": "axum",
+        "database": "sqlite",
+        "feature": target.resource,
+        "items": target.items,
+        "newly_mounted": newly,
+        "files": changed_paths,
+        "baseline_files": baseline,
+    });
+    if deliverable == "fix" {
+        value["bug"] = json!(bug_statement(&target));
+        value["change"] = json!(if newly.is_empty() {
+            "regenerated the resource's module from the spec"
+        } else {
+            "implemented and mounted the resource's batch, which was not served"
+        });
+    }
+    work.deliverables
+        .insert(step.write_name(deliverable), value);
+    Ok(work)
+}
+
+/// parallel-tasks' repository step: the schema the resource modules' queries run on.
+fn repository_method(step: &Step<'_>, target: &Target, mut work: Work) -> Result<Work, AgentError> {
+    let spec = &step.spec;
+    let (up, down) = apiwright_codegen::migrations(spec);
+    let files: Vec<File> = generated(apiwright_codegen::try_scaffold_in(
+        spec,
+        &crate::development::build_id(step.workspace()),
+    ))?
+    .into_iter()
+    .filter(|file| file.path.starts_with("migrations/"))
+    .collect();
+    let files = changed(step.workspace(), files);
+    let tables = up.matches("CREATE TABLE").count();
+    let indexes = up.matches("CREATE INDEX").count() + up.matches("CREATE UNIQUE INDEX").count();
+    work.decisions.push(
+        "The generated service keeps each resource's queries in its module; the repository step owns the schema they run on (migrations/), the only files it writes in this parallel phase".into(),
+    );
+    work.decisions.push(
+        "The free-text `repository_task` is not interpreted by the built-in agent; a model-backed agent can".into(),
+    );
+    work.summary = format!(
+        "Repository layer schema: {tables} tables, {indexes} indexes, reversible ({} files written)",
+        files.len()
+    );
+    work.deliverables.insert(
+        step.write_name("repository-method"),
+        json!({
+            "items": target.items,
+            "tables": tables,
+            "indexes": indexes,
+            "reversible": !down.trim().is_empty(),
+            "files": paths(&files),
+        }),
+    );
+    work.files = files;
+    Ok(work)
+}
+
+fn bug_statement(target: &Target) -> String {
+    format!(
+        "the service in the workspace does not serve resource `{}` as the spec specifies",
+        target.resource.as_deref().unwrap_or("?")
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// python-test-engineer
+
+pub(crate) fn python_test_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
+    let target = target(step);
+    let mut work = Work {
+        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
+        ..Work::default()
+    };
+    if step.wants("failing-test") {
+        return reproduce(step, &target, work);
+    }
+    if step.wants("verification") {
+        return verify(step, &target, work);
+    }
+    // In parallel-tasks the sibling steps write the project at the same time, and without a
+    // project there is nothing to run: the tests are written and the gates run them.
+    let run_them = has_project(step.workspace()) && step.request.workflow != "parallel-tasks";
+    let mut files = Vec::new();
+    for item in &target.items {
+        files.extend(generated(apiwright_codegen::try_tests_for(
+            &step.spec, item,
+        ))?);
+    }
+    let test_paths = paths(&files);
+    let written = changed(step.workspace(), files);
+    let tests: usize = target
+        .items
+        .iter()
+        .filter_map(|item| apiwright_codegen::try_tests_for(&step.spec, item).ok())
+        .flatten()
+        .map(|file| {
+            file.contents.matches("#[tokio::test]").count()
+                + file.contents.matches("#[test]").count()
+        })
+        .sum();
+    if !run_them {
+        work.decisions.push(
+            "Parallel step (or no project yet): the project may be half-written by the sibling steps, so the tests are not run here; the phase's gates run them".into(),
+        );
+        work.summary = format!(
+            "Wrote the tests of {} ({tests} tests, {} files written); run by the gates",
+            target.items.join(", "),
+            written.len()
+        );
+        work.deliverables.insert(
+            step.write_name("tests"),
+            json!({"items": target.items, "files": test_paths, "written": paths(&written), "tests": tests, "run": Value::Null}),
+        );
+        work.files = written;
+        return Ok(work);
+    }
+    // The files must be on disk before they run.
+    crate::context::write_files(step.workspace(), &written)?;
+    let mut runs = Vec::new();
+    let mut failures = Vec::new();
+    for item in &target.items {
+        let (evidence, counts) = cargo_evidence(step, &["test", "--test", item]);
+        match counts {
+            Some((_, 0)) => {}
+            Some((_, failed)) => failures.push(format!("{item}: {failed} tests failed")),
+            None => failures.push(format!("{item}: the tests did not compile or run")),
+        }
+        runs.push(json!({"item": item, "run": evidence}));
+    }
+    let passed: u64 = runs
+        .iter()
+        .filter_map(|run| run["run"]["passed"].as_u64())
+        .sum();
+    let failed: u64 = runs
+        .iter()
+        .filter_map(|run| run["run"]["failed"].as_u64())
+        .sum();
+    work.summary = format!(
+        "Tests of {}: {tests} tests ({} files written, the rest unchanged); ran them: {passed} passed, {failed} failed{}",
+        target.items.join(", "),
+        written.len(),
+        if failures.is_empty() {
+            String::new()
+        } else {
+            format!("; issues: {}", failures.join("; "))
+        }
+    );
+    let value = json!({
+        "items": target.items,
+        "files": test_paths,
+        "written": paths(&written),
+        "tests": tests,
+        "passed": passed,
+        "failed": failed,
+        "issues": failures,
+        "runs": runs,
+    });
+    let name = if step.wants("test-report") {
+        "test-report"
+    } else {
+        "tests"
+    };
+    work.deliverables.insert(step.write_name(name), value);
+    // Already written above; `finish` writes them again unchanged.
+    work.files = written;
+    Ok(work)
+}
+
+/// debug-fix-verify's reproduction: the spec's tests of the resource the `task` names, as
+/// `tests/{task}.rs`, run against the workspace's service; they must fail.
+fn reproduce(step: &Step<'_>, target: &Target, mut work: Work) -> Result<Work, AgentError> {
+    let task = step.request.params.get("task").cloned().unwrap_or_default();
+    let Some(resource) = target.resource.clone() else {
+        work.summary =
+            "Could not reproduce: the built-in agents cannot find bugs from a description".into();
+        work.escalation = Some(EscalationRequest {
+            kind: EscalationKind::ClarificationNeeded,
+            message: format!(
+                "the built-in agents cannot find bugs: `task` = `{task}` names no spec resource, and the only defect they can reproduce is a resource of the spec not served as specified; name a resource as the task (one of {}), describe the bug in the spec, or use a model-backed agent",
+                step.spec
+                    .resources
+                    .iter()
+                    .map(|r| r.plural())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            options: vec![
+                "rerun with --param task=RESOURCE".into(),
+                "use a model-backed python-test-engineer".into(),
+            ],
+        });
+        work.deliverables.insert(
+            step.write_name("failing-test"),
+            json!({"task": task, "reproduced": false, "reason": "the task names no spec resource"}),
+        );
+        return Ok(work);
+    };
+    let baseline = ensure_project(step, target, Parts::All, &mut work)?;
+    if baseline.is_some() {
+        crate::context::write_files(step.workspace(), &work.files)?;
+    }
+    let item = step
+        .spec
+        .resource(&resource)
+        .map(|r| r.plural())
+        .unwrap_or_default();
+    let contents = generated(apiwright_codegen::try_tests_for(&step.spec, &item))?
+        .into_iter()
+        .map(|file| file.contents)
+        .next()
+        .unwrap_or_default();
+    let test_file = File {
+        path: format!("tests/{task}.rs"),
+        contents,
+    };
+    crate::context::write_files(step.workspace(), std::slice::from_ref(&test_file))?;
+    let (evidence, counts) = cargo_evidence(step, &["test", "--test", &task]);
+    let reproduced = matches!(counts, Some((_, failed)) if failed > 0);
+    work.files.push(test_file.clone());
+    work.decisions.push(
+        "The only defect the built-in agent can establish without a model is non-conformance to the spec: the spec's HTTP tests of the resource, run against the service in the workspace".into(),
+    );
+    if !reproduced {
+        work.escalation = Some(EscalationRequest {
+            kind: EscalationKind::ClarificationNeeded,
+            message: format!(
+                "could not reproduce `{task}`: the spec's tests of `{resource}` {} against the workspace's service, and the built-in agents cannot find other bugs; describe the bug in the spec or use a model-backed agent",
+                match counts {
+                    Some(_) => "pass",
+                    None => "do not compile or run",
+                }
+            ),
+            options: vec![
+                "reject: nothing to fix".into(),
+                "use a model-backed python-test-engineer".into(),
+            ],
+        });
+    }
+    work.summary = if reproduced {
+        format!(
+            "Reproduced `{task}`: tests/{task}.rs (the spec's tests of {resource}) fails against the workspace's service: {} failed, {} passed",
+            counts.map_or(0, |c| c.1),
+            counts.map_or(0, |c| c.0)
+        )
+    } else {
+        format!("Could not reproduce `{task}`: the spec's tests of {resource} do not fail")
+    };
+    work.deliverables.insert(
+        step.write_name("failing-test"),
+        json!({
+            "task": task,
+            "bug": bug_statement(target),
+            "file": test_file.path,
+            "resource": resource,
+            "reproduced": reproduced,
+            "baseline_files": baseline,
+            "run": evidence,
+        }),
+    );
+    Ok(work)
+}
+
+/// debug-fix-verify's verification: the reproducing test and the whole suite, run.
+fn verify(step: &Step<'_>, target: &Target, mut work: Work) -> Result<Work, AgentError> {
+    let task = step.request.params.get("task").cloned().unwrap_or_default();
+    let (item_evidence, item_counts) = cargo_evidence(step, &["test", "--test", &task]);
+    let (suite_evidence, suite_counts) = cargo_evidence(step, &["test"]);
+    let fixed = matches!(item_counts, Some((passed, 0)) if passed > 0);
+    let no_regressions = matches!(suite_counts, Some((_, 0)));
+    work.decisions.push(
+        "Verified by running the reproducing test and the whole suite; the edge cases (validation, auth, pagination boundaries) are the spec's tests already in the suite".into(),
+    );
+    work.summary = format!(
+        "Verified `{task}`: reproducing test {}, whole suite {}",
+        if fixed { "passes" } else { "still fails" },
+        if no_regressions {
+            "passes"
+        } else {
+            "has failures"
+        }
+    );
+    work.deliverables.insert(
+        step.write_name("verification"),
+        json!({
+            "task": task,
+            "resource": target.resource,
+            "fixed": fixed,
+            "no_regressions": no_regressions,
+            "reproducing_test": item_evidence,
+            "suite": suite_evidence,
+        }),
+    );
+    Ok(work)
+}
+
+// ---------------------------------------------------------------------------------------
+// sprint-manager
+
+pub(crate) fn sprint_manager(step: &Step<'_>) -> Result<Work, AgentError> {
+    let spec = &step.spec;
+    let target = target(step);
+    let task = step
+        .request
+        .params
+        .get("task")
+        .cloned()
+        .unwrap_or_else(|| "task".to_string());
+    let mut work = Work {
+        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
+        ..Work::default()
+    };
+    let endpoints: Vec<apiwright_spec::Endpoint> = spec
+        .endpoints()
+        .into_iter()
+        .filter(|endpoint| match (&target.resource, &endpoint.resource) {
+            (_, None) => endpoint.path.contains("/auth/"),
+            (None, Some(_)) => true,
+            (Some(_), Some(resource)) => target
+                .items
+                .iter()
+                .any(|item| spec.resource(resource).is_some_and(|r| r.plural() == *item)),
+        })
+        .collect();
+    if step.wants("requirements") || step.wants("acceptance-criteria") {
+        let baseline = ensure_project(step, &target, Parts::All, &mut work)?;
+        let criteria: Vec<Value> = endpoints
+            .iter()
+            .enumerate()
+            .map(|(index, endpoint)| acceptance_criterion(spec, index + 1, endpoint))
+            .collect();
+        work.deliverables.insert(
+            step.write_name("requirements"),
+            json!({
+                "task": task,
+                "source": format!("spec {} {}", spec.api.name, spec.api.version),
+                "feature": target.resource,
+                "items": target.items,
+                "endpoints": endpoints.iter().map(|e| json!({"method": e.method.as_str(), "path": e.path, "summary": e.summary})).collect::<Vec<_>>(),
+                "roles": spec.auth.roles,
+                "dependencies": target.items.iter().filter(|item| Some(item.as_str()) != target.resource.as_ref().and_then(|r| spec.resource(r)).map(|r| r.plural()).as_deref()).collect::<Vec<_>>(),
+                "baseline_files": baseline,
+            }),
+        );
+        work.deliverables.insert(
+            step.write_name("acceptance-criteria"),
+            json!({ "task": task, "count": criteria.len(), "criteria": criteria }),
+        );
+        work.summary = format!(
+            "Requirements of {task}: {} endpoints ({}), {} acceptance criteria (Given/When/Then, one per endpoint)",
+            endpoints.len(),
+            target.items.join(", "),
+            endpoints.len()
+        );
+    }
+    if step.wants("sprint-docs") {
+        sprint_docs(step, &task, &mut work);
+    }
+    Ok(work)
+}
+
+fn acceptance_criterion(spec: &Spec, number: usize, endpoint: &apiwright_spec::Endpoint) -> Value {
+    let resource = endpoint
+        .resource
+        .as_deref()
+        .and_then(|name| spec.resource(name));
+    let (operation, success) = match (endpoint.method, endpoint.path.ends_with("{id}")) {
+        (apiwright_spec::Method::Get, false) => (
+            apiwright_spec::Operation::List,
+            "200 with a page of records",
+        ),
+        (apiwright_spec::Method::Get, true) => {
+            (apiwright_spec::Operation::Read, "200 with the record")
+        }
+        (apiwright_spec::Method::Post, _) => (
+            apiwright_spec::Operation::Create,
+            "201 with the created record",
+        ),
+        (apiwright_spec::Method::Patch, _) => (
+            apiwright_spec::Operation::Update,
+            "200 with the updated record",
+        ),
+        (apiwright_spec::Method::Delete, _) => (apiwright_spec::Operation::Delete, "204"),
+    };
+    let who = resource
+        .map(|r| r.access(operation).join(" or "))
+        .filter(|who| !who.is_empty())
+        .unwrap_or_else(|| "any client".to_string());
+    let then = match resource {
+        Some(_) => format!(
+            "it responds {success}; a caller not allowed gets 401 or 403; invalid input gets 422 with field errors"
+        ),
+        None => format!(
+            "it responds as documented in openapi.json ({})",
+            endpoint.summary
+        ),
+    };
+    json!({
+        "id": format!("AC-{number}"),
+        "endpoint": endpoint.to_string(),
+        "given": format!("a caller who is {who}"),
+        "when": format!("they call {endpoint}"),
+        "then": then,
+    })
+}
+
+/// The last phase: `docs/sprint/{task}.md` from the review and the run's recorded gates.
+fn sprint_docs(step: &Step<'_>, task: &str, work: &mut Work) {
+    let review = step.read("/code-reviewer/review").unwrap_or(Value::Null);
+    let approved = review["approved"].as_bool().unwrap_or(false);
+    let criteria = step
+        .read("/sprint-manager/acceptance-criteria")
+        .unwrap_or(Value::Null);
+    // The latest outcome of each gate of each phase.
+    let mut latest: Vec<(&str, &str, &str, &str)> = Vec::new();
+    for record in step.request.gates.iter() {
+        let entry = (
+            record.phase.as_str(),
+            record.gate.as_str(),
+            record.outcome.as_str(),
+            record.summary.as_str(),
+        );
+        match latest
+            .iter_mut()
+            .find(|known| known.0 == entry.0 && known.1 == entry.1)
+        {
+            Some(known) => *known = entry,
+            None => latest.push(entry),
+        }
+    }
+    let blockers: Vec<String> = latest
+        .iter()
+        .filter(|(_, _, outcome, _)| !matches!(*outcome, "passed" | "approved"))
+        .map(|(phase, gate, outcome, summary)| format!("{phase}/{gate}: {outcome} — {summary}"))
+        .collect();
+    let complete = approved && blockers.is_empty() && !latest.is_empty();
+    let status = if complete { "complete" } else { "blocked" };
+    let mut markdown =
+        format!("# Sprint task {task}\n\nStatus: **{status}**\n\n## Acceptance criteria\n");
+    for criterion in criteria["criteria"].as_array().into_iter().flatten() {
+        markdown.push_str(&format!(
+            "- {}: Given {}, when {}, then {}.\n",
+            criterion["id"].as_str().unwrap_or("?"),
+            criterion["given"].as_str().unwrap_or(""),
+            criterion["when"].as_str().unwrap_or(""),
+            criterion["then"].as_str().unwrap_or("")
+        ));
+    }
+    markdown.push_str("\n## Outcomes (recorded gates, latest per phase)\n");
+    for (phase, gate, outcome, summary) in &latest {
+        markdown.push_str(&format!("- {phase}/{gate}: {outcome} — {summary}\n"));
+    }
+    markdown.push_str(&format!(
+        "\n## Review\n- code-reviewer approved: {approved}\n\n## Blockers\n"
+    ));
+    if blockers.is_empty() {
+        markdown.push_str("- None.\n");
+    }
+    for blocker in &blockers {
+        markdown.push_str(&format!("- {blocker}\n"));
+    }
+    let path = format!("docs/sprint/{task}.md");
+    work.summary = format!(
+        "Marked {task} as {status} in {path} ({} gates recorded, {} blockers, review approved: {approved})",
+        latest.len(),
+        blockers.len()
+    );
+    work.deliverables.insert(
+        step.write_name("sprint-docs"),
+        json!({
+            "path": path,
+            "status": status,
+            "review_approved": approved,
+            "criteria": criteria["count"],
+            "gates_recorded": latest.len(),
+            "blockers": blockers,
+        }),
+    );
+    work.files.push(File {
+        path,
+        contents: markdown,
+    });
+}
+
+#[cfg(test)]
+#[path = "seed003_tests.rs"]
+mod tests;
