@@ -11,5 +11,6 @@ mod hooks_cli;
 mod main_job;
 mod memory_cli;
 mod resume;
+mod seed_003_004;
 mod support;
 mod workflows;
