@@ -143,6 +143,12 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "performance-analyst" => crate::operations::performance_analyst(&step)?,
         "production-validator" => crate::operations::production_validator(&step)?,
         "performance-monitor" => crate::operations::performance_monitor(&step)?,
+        // Seed 003's first phase gates build, tests and coverage: with no project yet the
+        // designer also writes the spec's baseline. (The second arm is the contract alone;
+        // seeds 001/002's `design.rs` designer takes it over when merged.)
+        "api-designer" if !crate::seed003::has_project(step.workspace()) => {
+            crate::seed003::api_designer(&step)?
+        }
         "api-designer" => crate::seed003::api_designer(&step)?,
         "python-backend-engineer" => crate::seed003::python_backend_engineer(&step)?,
         "python-test-engineer" => crate::seed003::python_test_engineer(&step)?,

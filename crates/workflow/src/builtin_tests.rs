@@ -1244,3 +1244,30 @@ fn backend_iteration_scores_each_iteration_and_asks_for_approval() {
     assert!(!workflow.inputs.is_empty());
     assert!(workflow.inputs.iter().all(|input| !input.required));
 }
+
+/// The store's key patterns take `*` and `**` as whole segments only (`iteration-*` is
+/// refused when the step runs), so no built-in may read or check such a pattern.
+#[test]
+fn every_builtin_pattern_uses_wildcards_as_whole_segments() {
+    for workflow in all() {
+        for phase in &workflow.phases {
+            let mut patterns: Vec<&String> =
+                phase.steps.iter().flat_map(|step| &step.reads).collect();
+            for gate in &phase.gates {
+                if let Some(memory) = &gate.memory {
+                    patterns.extend(&memory.keys);
+                }
+            }
+            for pattern in patterns {
+                for segment in pattern.split('/') {
+                    assert!(
+                        !segment.contains('*') || segment == "*" || segment == "**",
+                        "{}/{}: `{pattern}` mixes `*` with other characters",
+                        workflow.name,
+                        phase.id
+                    );
+                }
+            }
+        }
+    }
+}
