@@ -469,3 +469,87 @@ fn libtest_counts_add_up_over_suites_and_a_build_error_is_no_count() {
     assert_eq!(test_counts(output), Some((3, 2)));
     assert_eq!(test_counts("error[E0425]: cannot find value `x`"), None);
 }
+
+/// No cargo on this PATH: every run the role attempts fails to start, like a broken toolchain.
+fn without_cargo(mut request: StepRequest) -> StepRequest {
+    request.env = vec![("PATH".into(), "/nonexistent".into())];
+    request
+}
+
+#[test]
+fn tests_that_cannot_run_are_reported_as_issues_not_passes() {
+    let workspace = tempfile::tempdir().unwrap();
+    run(&request(
+        workspace.path(),
+        "iterative-refinement",
+        "api-designer",
+        "notes",
+        &["contract"],
+        &[("feature", "notes")],
+    ));
+    let output = run(&without_cargo(request(
+        workspace.path(),
+        "iterative-refinement",
+        "python-test-engineer",
+        "notes",
+        &["test-report"],
+        &[("feature", "notes")],
+    )));
+    let report = &output.deliverables["test-report"];
+    assert_eq!(report["items"], serde_json::json!(["auth", "notes"]));
+    // The baseline had auth's tests; notes' were missing and are written.
+    assert_eq!(report["written"], serde_json::json!(["tests/notes.rs"]));
+    assert_eq!(report["passed"], 0);
+    assert_eq!(
+        report["issues"],
+        serde_json::json!([
+            "auth: the tests did not compile or run",
+            "notes: the tests did not compile or run"
+        ])
+    );
+    assert_eq!(
+        report["runs"][1]["run"]["command"],
+        "cargo test --test notes"
+    );
+    assert_eq!(report["runs"][1]["run"]["success"], false);
+}
+
+#[test]
+fn a_reproduction_that_does_not_run_is_escalated_and_the_test_is_kept() {
+    let workspace = tempfile::tempdir().unwrap();
+    let output = run(&without_cargo(request(
+        workspace.path(),
+        "debug-fix-verify",
+        "python-test-engineer",
+        "notes",
+        &["failing-test"],
+        &[("task", "notes-missing")],
+    )));
+    // `notes-missing` names no resource: escalated before anything is written.
+    assert!(output.escalation.is_some());
+    assert!(!workspace.path().join("Cargo.toml").exists());
+
+    let output = run(&without_cargo(request(
+        workspace.path(),
+        "debug-fix-verify",
+        "python-test-engineer",
+        "notes",
+        &["failing-test"],
+        &[("task", "note")],
+    )));
+    let failing = &output.deliverables["failing-test"];
+    assert_eq!(failing["file"], "tests/note.rs");
+    assert_eq!(failing["resource"], "note");
+    assert_eq!(failing["reproduced"], false);
+    assert_eq!(failing["run"]["compiled"], false);
+    let escalation = output.escalation.unwrap();
+    assert_eq!(escalation.kind, EscalationKind::ClarificationNeeded);
+    assert!(
+        escalation.message.contains("do not compile or run"),
+        "{}",
+        escalation.message
+    );
+    // The baseline leaves the resource out, so the reproduction has something to find.
+    assert!(workspace.path().join("tests/note.rs").is_file());
+    assert_eq!(mounted(workspace.path()), ["auth"]);
+}
