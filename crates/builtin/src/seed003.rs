@@ -9,8 +9,9 @@
 //! project and finds no `Cargo.toml` writes the *baseline* — the scaffold, `ci.sh`,
 //! `openapi.json`, and every batch (with its tests) outside the feature being worked on — and
 //! the feature's batches are left to the engineer. The feature is the spec resource named by
-//! the `feature` or `task` parameter (with the resources it references), or the whole spec
-//! when the parameter names no resource.
+//! the `feature` or `task` parameter (with the resources it references); when the parameter
+//! names no resource the feature is the whole spec, and the baseline is the whole project
+//! (the later roles then find it matches the spec and say so).
 
 use std::path::Path;
 use std::time::Duration;
@@ -132,11 +133,14 @@ fn closure(spec: &Spec, name: &str) -> Vec<String> {
 }
 
 /// The batches of the baseline (the "existing project"): `auth` and every batch that does not
-/// need the feature's resource; with the whole spec as the feature, `auth` alone.
+/// need the feature's resource. With the whole spec as the feature, the spec describes the
+/// whole project and the baseline is all of it: a baseline of `auth` alone leaves the runtime
+/// code only resources use unexercised, and seed 003's first phase measures coverage (with
+/// `examples/bookstore.yaml`, 75.6 % of lines against the 80 % target).
 pub(crate) fn baseline_items(spec: &Spec, target: &Target) -> Vec<String> {
     let all = apiwright_codegen::items(spec);
     let Some(resource) = &target.resource else {
-        return vec!["auth".to_string()];
+        return all;
     };
     all.into_iter()
         .filter(|item| {

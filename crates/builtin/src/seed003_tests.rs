@@ -101,6 +101,13 @@ fn the_baseline_leaves_out_the_feature_and_everything_that_needs_it() {
     let step = step_of(&request);
     // Books reference authors and reviews reference books: neither works without authors.
     assert_eq!(baseline_items(&step.spec, &target(&step)), ["auth"]);
+    // Without a named resource the spec describes the whole project.
+    let whole = request_with(&request, &[("feature", "feature")]);
+    let step = step_of(&whole);
+    assert_eq!(
+        baseline_items(&step.spec, &target(&step)),
+        ["auth", "authors", "books", "reviews"]
+    );
     let request = request_with(&request, &[("feature", "reviews")]);
     let step = step_of(&request);
     assert_eq!(
