@@ -151,8 +151,8 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         }
         "api-designer" => crate::seed003::api_designer(&step)?,
         "python-backend-engineer" => crate::seed003::python_backend_engineer(&step)?,
-        "python-test-engineer" => crate::seed003::python_test_engineer(&step)?,
-        "sprint-manager" => crate::seed003::sprint_manager(&step)?,
+        "python-test-engineer" => crate::seed003_testing::python_test_engineer(&step)?,
+        "sprint-manager" => crate::seed003_sprint::sprint_manager(&step)?,
         other => {
             return Err(AgentError::Fatal(format!(
                 "the built-in provider has no `{other}`; it plays {}",

@@ -17,6 +17,8 @@ mod operations;
 mod planning;
 mod process;
 mod seed003;
+mod seed003_sprint;
+mod seed003_testing;
 mod seed004;
 
 use apiwright_agents::Agent;

@@ -30,7 +30,7 @@ use crate::process::run_tool;
 use crate::process::tail;
 
 /// The stack every built-in role generates, stated in every seed 003 summary.
-const STACK_DECISION: &str = "Played in the built-in provider's one stack, Rust/axum/SQLite: the seed names \
+pub(crate) const STACK_DECISION: &str = "Played in the built-in provider's one stack, Rust/axum/SQLite: the seed names \
      Python/FastAPI roles, the gates call the stack-neutral `sh ci.sh STEP`, and model-backed \
      agents can do real Python";
 
@@ -170,7 +170,7 @@ pub(crate) fn mounted(workspace: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn generated(
+pub(crate) fn generated(
     files: Result<Vec<apiwright_codegen::GeneratedFile>, apiwright_codegen::CodegenError>,
 ) -> Result<Vec<File>, AgentError> {
     files
@@ -200,7 +200,7 @@ fn project_support(spec: &Spec) -> Vec<File> {
     ]
 }
 
-fn openapi_json(spec: &Spec) -> String {
+pub(crate) fn openapi_json(spec: &Spec) -> String {
     let mut text =
         serde_json::to_string_pretty(&crate::openapi::openapi_document(spec)).unwrap_or_default();
     text.push('\n');
@@ -209,7 +209,7 @@ fn openapi_json(spec: &Spec) -> String {
 
 /// Which parts of the baseline a role writes (parallel steps split the project by files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Parts {
+pub(crate) enum Parts {
     /// Everything: scaffold, `ci.sh`, `openapi.json`, the baseline batches with their tests.
     All,
     /// Everything but `migrations/` and the batches' tests (parallel-tasks' endpoint step).
@@ -243,7 +243,7 @@ fn baseline(step: &Step<'_>, target: &Target, parts: Parts) -> Result<Vec<File>,
 }
 
 /// Later files replace earlier ones with the same path.
-fn dedup(files: Vec<File>) -> Vec<File> {
+pub(crate) fn dedup(files: Vec<File>) -> Vec<File> {
     let mut latest: Vec<File> = Vec::with_capacity(files.len());
     for file in files {
         match latest.iter_mut().find(|kept| kept.path == file.path) {
@@ -255,7 +255,7 @@ fn dedup(files: Vec<File>) -> Vec<File> {
 }
 
 /// Files whose contents differ from the workspace's (or that do not exist there).
-fn changed(workspace: &Path, files: Vec<File>) -> Vec<File> {
+pub(crate) fn changed(workspace: &Path, files: Vec<File>) -> Vec<File> {
     files
         .into_iter()
         .filter(|file| {
@@ -264,12 +264,12 @@ fn changed(workspace: &Path, files: Vec<File>) -> Vec<File> {
         .collect()
 }
 
-fn paths(files: &[File]) -> Vec<String> {
+pub(crate) fn paths(files: &[File]) -> Vec<String> {
     files.iter().map(|file| file.path.clone()).collect()
 }
 
 /// Writes the baseline into `work` when the workspace has no project; says so in decisions.
-fn ensure_project(
+pub(crate) fn ensure_project(
     step: &Step<'_>,
     target: &Target,
     parts: Parts,
@@ -353,7 +353,7 @@ pub(crate) fn test_counts(output: &str) -> Option<(u64, u64)> {
 }
 
 /// Runs a cargo command and returns its evidence as JSON (command, success, counts, tail).
-fn cargo_evidence(step: &Step<'_>, args: &[&str]) -> (Value, Option<(u64, u64)>) {
+pub(crate) fn cargo_evidence(step: &Step<'_>, args: &[&str]) -> (Value, Option<(u64, u64)>) {
     let run = run_tool(step.workspace(), step.env(), "cargo", args, CARGO_LIMIT);
     let counts = test_counts(&run.output);
     (
@@ -586,430 +586,11 @@ fn repository_method(step: &Step<'_>, target: &Target, mut work: Work) -> Result
     Ok(work)
 }
 
-fn bug_statement(target: &Target) -> String {
+pub(crate) fn bug_statement(target: &Target) -> String {
     format!(
         "the service in the workspace does not serve resource `{}` as the spec specifies",
         target.resource.as_deref().unwrap_or("?")
     )
-}
-
-// ---------------------------------------------------------------------------------------
-// python-test-engineer
-
-pub(crate) fn python_test_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
-    let target = target(step);
-    let mut work = Work {
-        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
-        ..Work::default()
-    };
-    if step.wants("failing-test") {
-        return reproduce(step, &target, work);
-    }
-    if step.wants("verification") {
-        return verify(step, &target, work);
-    }
-    // In parallel-tasks the sibling steps write the project at the same time, and without a
-    // project there is nothing to run: the tests are written and the gates run them.
-    let run_them = has_project(step.workspace()) && step.request.workflow != "parallel-tasks";
-    let mut files = Vec::new();
-    for item in &target.items {
-        files.extend(generated(apiwright_codegen::try_tests_for(
-            &step.spec, item,
-        ))?);
-    }
-    let test_paths = paths(&files);
-    let written = changed(step.workspace(), files);
-    let tests: usize = target
-        .items
-        .iter()
-        .filter_map(|item| apiwright_codegen::try_tests_for(&step.spec, item).ok())
-        .flatten()
-        .map(|file| {
-            file.contents.matches("#[tokio::test]").count()
-                + file.contents.matches("#[test]").count()
-        })
-        .sum();
-    if !run_them {
-        work.decisions.push(
-            "Parallel step (or no project yet): the project may be half-written by the sibling steps, so the tests are not run here; the phase's gates run them".into(),
-        );
-        work.summary = format!(
-            "Wrote the tests of {} ({tests} tests, {} files written); run by the gates",
-            target.items.join(", "),
-            written.len()
-        );
-        work.deliverables.insert(
-            step.write_name("tests"),
-            json!({"items": target.items, "files": test_paths, "written": paths(&written), "tests": tests, "run": Value::Null}),
-        );
-        work.files = written;
-        return Ok(work);
-    }
-    // The files must be on disk before they run.
-    crate::context::write_files(step.workspace(), &written)?;
-    let mut runs = Vec::new();
-    let mut failures = Vec::new();
-    for item in &target.items {
-        let (evidence, counts) = cargo_evidence(step, &["test", "--test", item]);
-        match counts {
-            Some((_, 0)) => {}
-            Some((_, failed)) => failures.push(format!("{item}: {failed} tests failed")),
-            None => failures.push(format!("{item}: the tests did not compile or run")),
-        }
-        runs.push(json!({"item": item, "run": evidence}));
-    }
-    let passed: u64 = runs
-        .iter()
-        .filter_map(|run| run["run"]["passed"].as_u64())
-        .sum();
-    let failed: u64 = runs
-        .iter()
-        .filter_map(|run| run["run"]["failed"].as_u64())
-        .sum();
-    work.summary = format!(
-        "Tests of {}: {tests} tests ({} files written, the rest unchanged); ran them: {passed} passed, {failed} failed{}",
-        target.items.join(", "),
-        written.len(),
-        if failures.is_empty() {
-            String::new()
-        } else {
-            format!("; issues: {}", failures.join("; "))
-        }
-    );
-    let value = json!({
-        "items": target.items,
-        "files": test_paths,
-        "written": paths(&written),
-        "tests": tests,
-        "passed": passed,
-        "failed": failed,
-        "issues": failures,
-        "runs": runs,
-    });
-    let name = if step.wants("test-report") {
-        "test-report"
-    } else {
-        "tests"
-    };
-    work.deliverables.insert(step.write_name(name), value);
-    // Already written above; `finish` writes them again unchanged.
-    work.files = written;
-    Ok(work)
-}
-
-/// debug-fix-verify's reproduction: the spec's tests of the resource the `task` names, as
-/// `tests/{task}.rs`, run against the workspace's service; they must fail.
-fn reproduce(step: &Step<'_>, target: &Target, mut work: Work) -> Result<Work, AgentError> {
-    let task = step.request.params.get("task").cloned().unwrap_or_default();
-    let Some(resource) = target.resource.clone() else {
-        work.summary =
-            "Could not reproduce: the built-in agents cannot find bugs from a description".into();
-        work.escalation = Some(EscalationRequest {
-            kind: EscalationKind::ClarificationNeeded,
-            message: format!(
-                "the built-in agents cannot find bugs: `task` = `{task}` names no spec resource, and the only defect they can reproduce is a resource of the spec not served as specified; name a resource as the task (one of {}), describe the bug in the spec, or use a model-backed agent",
-                step.spec
-                    .resources
-                    .iter()
-                    .map(|r| r.plural())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            options: vec![
-                "rerun with --param task=RESOURCE".into(),
-                "use a model-backed python-test-engineer".into(),
-            ],
-        });
-        work.deliverables.insert(
-            step.write_name("failing-test"),
-            json!({"task": task, "reproduced": false, "reason": "the task names no spec resource"}),
-        );
-        return Ok(work);
-    };
-    let baseline = ensure_project(step, target, Parts::All, &mut work)?;
-    if baseline.is_some() {
-        crate::context::write_files(step.workspace(), &work.files)?;
-    }
-    let item = step
-        .spec
-        .resource(&resource)
-        .map(|r| r.plural())
-        .unwrap_or_default();
-    let contents = generated(apiwright_codegen::try_tests_for(&step.spec, &item))?
-        .into_iter()
-        .map(|file| file.contents)
-        .next()
-        .unwrap_or_default();
-    let test_file = File {
-        path: format!("tests/{task}.rs"),
-        contents,
-    };
-    crate::context::write_files(step.workspace(), std::slice::from_ref(&test_file))?;
-    let (evidence, counts) = cargo_evidence(step, &["test", "--test", &task]);
-    let reproduced = matches!(counts, Some((_, failed)) if failed > 0);
-    work.files.push(test_file.clone());
-    work.decisions.push(
-        "The only defect the built-in agent can establish without a model is non-conformance to the spec: the spec's HTTP tests of the resource, run against the service in the workspace".into(),
-    );
-    if !reproduced {
-        work.escalation = Some(EscalationRequest {
-            kind: EscalationKind::ClarificationNeeded,
-            message: format!(
-                "could not reproduce `{task}`: the spec's tests of `{resource}` {} against the workspace's service, and the built-in agents cannot find other bugs; describe the bug in the spec or use a model-backed agent",
-                match counts {
-                    Some(_) => "pass",
-                    None => "do not compile or run",
-                }
-            ),
-            options: vec![
-                "reject: nothing to fix".into(),
-                "use a model-backed python-test-engineer".into(),
-            ],
-        });
-    }
-    work.summary = if reproduced {
-        format!(
-            "Reproduced `{task}`: tests/{task}.rs (the spec's tests of {resource}) fails against the workspace's service: {} failed, {} passed",
-            counts.map_or(0, |c| c.1),
-            counts.map_or(0, |c| c.0)
-        )
-    } else {
-        format!("Could not reproduce `{task}`: the spec's tests of {resource} do not fail")
-    };
-    work.deliverables.insert(
-        step.write_name("failing-test"),
-        json!({
-            "task": task,
-            "bug": bug_statement(target),
-            "file": test_file.path,
-            "resource": resource,
-            "reproduced": reproduced,
-            "baseline_files": baseline,
-            "run": evidence,
-        }),
-    );
-    Ok(work)
-}
-
-/// debug-fix-verify's verification: the reproducing test and the whole suite, run.
-fn verify(step: &Step<'_>, target: &Target, mut work: Work) -> Result<Work, AgentError> {
-    let task = step.request.params.get("task").cloned().unwrap_or_default();
-    let (item_evidence, item_counts) = cargo_evidence(step, &["test", "--test", &task]);
-    let (suite_evidence, suite_counts) = cargo_evidence(step, &["test"]);
-    let fixed = matches!(item_counts, Some((passed, 0)) if passed > 0);
-    let no_regressions = matches!(suite_counts, Some((_, 0)));
-    work.decisions.push(
-        "Verified by running the reproducing test and the whole suite; the edge cases (validation, auth, pagination boundaries) are the spec's tests already in the suite".into(),
-    );
-    work.summary = format!(
-        "Verified `{task}`: reproducing test {}, whole suite {}",
-        if fixed { "passes" } else { "still fails" },
-        if no_regressions {
-            "passes"
-        } else {
-            "has failures"
-        }
-    );
-    work.deliverables.insert(
-        step.write_name("verification"),
-        json!({
-            "task": task,
-            "resource": target.resource,
-            "fixed": fixed,
-            "no_regressions": no_regressions,
-            "reproducing_test": item_evidence,
-            "suite": suite_evidence,
-        }),
-    );
-    Ok(work)
-}
-
-// ---------------------------------------------------------------------------------------
-// sprint-manager
-
-pub(crate) fn sprint_manager(step: &Step<'_>) -> Result<Work, AgentError> {
-    let spec = &step.spec;
-    let target = target(step);
-    let task = step
-        .request
-        .params
-        .get("task")
-        .cloned()
-        .unwrap_or_else(|| "task".to_string());
-    let mut work = Work {
-        decisions: vec![STACK_DECISION.to_string(), target.reason.clone()],
-        ..Work::default()
-    };
-    let endpoints: Vec<apiwright_spec::Endpoint> = spec
-        .endpoints()
-        .into_iter()
-        .filter(|endpoint| match (&target.resource, &endpoint.resource) {
-            (_, None) => endpoint.path.contains("/auth/"),
-            (None, Some(_)) => true,
-            (Some(_), Some(resource)) => target
-                .items
-                .iter()
-                .any(|item| spec.resource(resource).is_some_and(|r| r.plural() == *item)),
-        })
-        .collect();
-    if step.wants("requirements") || step.wants("acceptance-criteria") {
-        let baseline = ensure_project(step, &target, Parts::All, &mut work)?;
-        let criteria: Vec<Value> = endpoints
-            .iter()
-            .enumerate()
-            .map(|(index, endpoint)| acceptance_criterion(spec, index + 1, endpoint))
-            .collect();
-        work.deliverables.insert(
-            step.write_name("requirements"),
-            json!({
-                "task": task,
-                "source": format!("spec {} {}", spec.api.name, spec.api.version),
-                "feature": target.resource,
-                "items": target.items,
-                "endpoints": endpoints.iter().map(|e| json!({"method": e.method.as_str(), "path": e.path, "summary": e.summary})).collect::<Vec<_>>(),
-                "roles": spec.auth.roles,
-                "dependencies": target.items.iter().filter(|item| Some(item.as_str()) != target.resource.as_ref().and_then(|r| spec.resource(r)).map(|r| r.plural()).as_deref()).collect::<Vec<_>>(),
-                "baseline_files": baseline,
-            }),
-        );
-        work.deliverables.insert(
-            step.write_name("acceptance-criteria"),
-            json!({ "task": task, "count": criteria.len(), "criteria": criteria }),
-        );
-        work.summary = format!(
-            "Requirements of {task}: {} endpoints ({}), {} acceptance criteria (Given/When/Then, one per endpoint)",
-            endpoints.len(),
-            target.items.join(", "),
-            endpoints.len()
-        );
-    }
-    if step.wants("sprint-docs") {
-        sprint_docs(step, &task, &mut work);
-    }
-    Ok(work)
-}
-
-fn acceptance_criterion(spec: &Spec, number: usize, endpoint: &apiwright_spec::Endpoint) -> Value {
-    let resource = endpoint
-        .resource
-        .as_deref()
-        .and_then(|name| spec.resource(name));
-    let (operation, success) = match (endpoint.method, endpoint.path.ends_with("{id}")) {
-        (apiwright_spec::Method::Get, false) => (
-            apiwright_spec::Operation::List,
-            "200 with a page of records",
-        ),
-        (apiwright_spec::Method::Get, true) => {
-            (apiwright_spec::Operation::Read, "200 with the record")
-        }
-        (apiwright_spec::Method::Post, _) => (
-            apiwright_spec::Operation::Create,
-            "201 with the created record",
-        ),
-        (apiwright_spec::Method::Patch, _) => (
-            apiwright_spec::Operation::Update,
-            "200 with the updated record",
-        ),
-        (apiwright_spec::Method::Delete, _) => (apiwright_spec::Operation::Delete, "204"),
-    };
-    let who = resource
-        .map(|r| r.access(operation).join(" or "))
-        .filter(|who| !who.is_empty())
-        .unwrap_or_else(|| "any client".to_string());
-    let then = match resource {
-        Some(_) => format!(
-            "it responds {success}; a caller not allowed gets 401 or 403; invalid input gets 422 with field errors"
-        ),
-        None => format!(
-            "it responds as documented in openapi.json ({})",
-            endpoint.summary
-        ),
-    };
-    json!({
-        "id": format!("AC-{number}"),
-        "endpoint": endpoint.to_string(),
-        "given": format!("a caller who is {who}"),
-        "when": format!("they call {endpoint}"),
-        "then": then,
-    })
-}
-
-/// The last phase: `docs/sprint/{task}.md` from the review and the run's recorded gates.
-fn sprint_docs(step: &Step<'_>, task: &str, work: &mut Work) {
-    let review = step.read("/code-reviewer/review").unwrap_or(Value::Null);
-    let approved = review["approved"].as_bool().unwrap_or(false);
-    let criteria = step
-        .read("/sprint-manager/acceptance-criteria")
-        .unwrap_or(Value::Null);
-    // The latest outcome of each gate of each phase.
-    let mut latest: Vec<(&str, &str, &str, &str)> = Vec::new();
-    for record in step.request.gates.iter() {
-        let entry = (
-            record.phase.as_str(),
-            record.gate.as_str(),
-            record.outcome.as_str(),
-            record.summary.as_str(),
-        );
-        match latest
-            .iter_mut()
-            .find(|known| known.0 == entry.0 && known.1 == entry.1)
-        {
-            Some(known) => *known = entry,
-            None => latest.push(entry),
-        }
-    }
-    let blockers: Vec<String> = latest
-        .iter()
-        .filter(|(_, _, outcome, _)| !matches!(*outcome, "passed" | "approved"))
-        .map(|(phase, gate, outcome, summary)| format!("{phase}/{gate}: {outcome} — {summary}"))
-        .collect();
-    let complete = approved && blockers.is_empty() && !latest.is_empty();
-    let status = if complete { "complete" } else { "blocked" };
-    let mut markdown =
-        format!("# Sprint task {task}\n\nStatus: **{status}**\n\n## Acceptance criteria\n");
-    for criterion in criteria["criteria"].as_array().into_iter().flatten() {
-        markdown.push_str(&format!(
-            "- {}: Given {}, when {}, then {}.\n",
-            criterion["id"].as_str().unwrap_or("?"),
-            criterion["given"].as_str().unwrap_or(""),
-            criterion["when"].as_str().unwrap_or(""),
-            criterion["then"].as_str().unwrap_or("")
-        ));
-    }
-    markdown.push_str("\n## Outcomes (recorded gates, latest per phase)\n");
-    for (phase, gate, outcome, summary) in &latest {
-        markdown.push_str(&format!("- {phase}/{gate}: {outcome} — {summary}\n"));
-    }
-    markdown.push_str(&format!(
-        "\n## Review\n- code-reviewer approved: {approved}\n\n## Blockers\n"
-    ));
-    if blockers.is_empty() {
-        markdown.push_str("- None.\n");
-    }
-    for blocker in &blockers {
-        markdown.push_str(&format!("- {blocker}\n"));
-    }
-    let path = format!("docs/sprint/{task}.md");
-    work.summary = format!(
-        "Marked {task} as {status} in {path} ({} gates recorded, {} blockers, review approved: {approved})",
-        latest.len(),
-        blockers.len()
-    );
-    work.deliverables.insert(
-        step.write_name("sprint-docs"),
-        json!({
-            "path": path,
-            "status": status,
-            "review_approved": approved,
-            "criteria": criteria["count"],
-            "gates_recorded": latest.len(),
-            "blockers": blockers,
-        }),
-    );
-    work.files.push(File {
-        path,
-        contents: markdown,
-    });
 }
 
 #[cfg(test)]
