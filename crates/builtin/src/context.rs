@@ -132,6 +132,9 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "database-architect" => crate::planning::database_architect(&step)?,
         "qa-engineer" => crate::planning::qa_engineer(&step)?,
         "tester" => crate::development::tester(&step)?,
+        "backend-developer" if crate::seed004::is_iteration(&step) => {
+            crate::seed004::backend_developer(&step)?
+        }
         "backend-developer" => crate::seed001::backend_developer(&step)?,
         "code-reviewer" => crate::development::code_reviewer(&step)?,
         "api-documentation-specialist" => crate::documentation::specialist(&step)?,
@@ -147,10 +150,20 @@ pub(crate) fn run_role(role: &str, request: &StepRequest) -> Result<StepOutput, 
         "orchestrate-validation" => crate::seed002::validation(&step)?,
         // Seed 001 (api-orchestration-sop).
         "api-orchestrator" => crate::seed001::orchestrator(&step)?,
-        "api-designer" => crate::design::api_designer(&step)?,
         "test-engineer" => crate::seed001::test_engineer(&step)?,
         "release-engineer" => crate::seed001::release_engineer(&step)?,
         "adversarial-validator" => crate::seed001::adversarial_validator(&step)?,
+        // Seed 001's designer writes the contract, error model and versioning policy; seed
+        // 003's writes the contract, and the spec's baseline project when there is none yet
+        // (its first phase's gates build, test and measure coverage).
+        "api-designer" if step.wants("error-model") || step.wants("versioning-policy") => {
+            crate::design::api_designer(&step)?
+        }
+        "api-designer" => crate::seed003::api_designer(&step)?,
+        // Seed 003 (the five patterns).
+        "python-backend-engineer" => crate::seed003::python_backend_engineer(&step)?,
+        "python-test-engineer" => crate::seed003_testing::python_test_engineer(&step)?,
+        "sprint-manager" => crate::seed003_sprint::sprint_manager(&step)?,
         other => {
             return Err(AgentError::Fatal(format!(
                 "the built-in provider has no `{other}`; it plays {}",

@@ -50,7 +50,7 @@ fn item(step: &Step<'_>) -> Result<String, AgentError> {
 
 /// A stable id of the project's directory (FNV-1a of its path), so projects sharing a cargo
 /// target directory never share artifacts (see `apiwright_codegen::try_scaffold_in`).
-fn build_id(workspace: &std::path::Path) -> String {
+pub(crate) fn build_id(workspace: &std::path::Path) -> String {
     let path = workspace
         .canonicalize()
         .unwrap_or_else(|_| workspace.to_path_buf());

@@ -25,6 +25,10 @@ mod planning;
 mod process;
 mod seed001;
 mod seed002;
+mod seed003;
+mod seed003_sprint;
+mod seed003_testing;
+mod seed004;
 #[cfg(test)]
 mod test_support;
 
@@ -61,6 +65,10 @@ pub const ROLES: &[&str] = &[
     "test-engineer",
     "release-engineer",
     "adversarial-validator",
+    // Seed 003 (the five patterns) and seed 004 (backend-iteration).
+    "python-backend-engineer",
+    "python-test-engineer",
+    "sprint-manager",
 ];
 
 /// A built-in agent for one role.

@@ -14,7 +14,7 @@ use crate::context::File;
 use crate::context::Step;
 use crate::context::Work;
 
-fn ci_script(spec: &Spec) -> String {
+pub(crate) fn ci_script(spec: &Spec) -> String {
     format!(
         r#"#!/bin/sh
 # Local CI for {name}: the checks the pipeline and apiwright's gates run.

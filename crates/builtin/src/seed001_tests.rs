@@ -31,19 +31,15 @@ fn the_orchestrator_splits_hard_soft_and_inferred_requirements_from_the_spec() {
             .map(|r| r["id"].as_str().unwrap().to_string())
             .collect()
     };
-    // The notes spec states its SLAs but not auth or rate limits.
-    assert_eq!(ids("hard"), ["H-SLA", "H-AUTHZ-notes", "H-DATA-notes"]);
+    // The notes spec states its SLAs and auth roles but not rate limits.
+    assert_eq!(
+        ids("hard"),
+        ["H-SLA", "H-AUTH", "H-AUTHZ-notes", "H-DATA-notes"]
+    );
     assert_eq!(ids("soft"), ["S-LIST-notes"]);
     assert_eq!(
         ids("inferred"),
-        [
-            "I-AUTH",
-            "I-RATE",
-            "I-VERSION",
-            "I-COMPAT",
-            "I-STACK",
-            "I-ERRORS"
-        ]
+        ["I-RATE", "I-VERSION", "I-COMPAT", "I-STACK", "I-ERRORS"]
     );
 }
 

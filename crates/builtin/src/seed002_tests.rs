@@ -166,7 +166,8 @@ fn synthesis_produces_what_each_phase_writes() {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3,
+        "one rule per field of the note: title, body, done"
     );
     assert!(!database.deliverables.contains_key("api-contract"));
     let architecture = step_with(

@@ -646,7 +646,13 @@ fn api_development_planning_writes_the_seed_deliverables_and_waits_for_approval(
     let keys = &stored
         .memory
         .as_ref()
-        .map(|check| check.keys.clone())
+        .map(|check| {
+            check
+                .content
+                .iter()
+                .map(|content| content.key.clone())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     for deliverable in [
         "requirements",
@@ -770,6 +776,7 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
             ("performance", "planned"),
             ("coverage", "coverage"),
             ("docs-and-runbook", "memory"),
+            ("docs-on-disk", "command"),
         ]
     );
     assert_eq!(
@@ -1094,26 +1101,74 @@ fn seed_003_code_handoffs_run_the_quality_checks() {
     for name in SEED_003 {
         let workflow = builtin(name);
         for phase in &workflow.phases {
+            for gate in &phase.gates {
+                // `ci.sh coverage` exits 3 (apiwright's coverage gate measures coverage) and
+                // `ci.sh test` is judged by its counts: neither may be a plain command gate.
+                let run = gate.command.as_ref().map(|check| check.run.as_str());
+                assert!(
+                    !run.is_some_and(|run| run.starts_with("sh ci.sh test")
+                        || run.starts_with("sh ci.sh coverage")),
+                    "{name}/{}: gate {} is {run:?}",
+                    phase.id,
+                    gate.id
+                );
+            }
+        }
+    }
+    for name in SEED_003 {
+        let workflow = builtin(name);
+        // The last phase that runs checks compares the contract with the served routes;
+        // the ones before check through ci.sh that it is valid OpenAPI 3.1.
+        let last_checked = workflow
+            .phases
+            .iter()
+            .rposition(|phase| !commands(phase).is_empty());
+        for (index, phase) in workflow.phases.iter().enumerate() {
             let runs = commands(phase);
             if runs.is_empty() {
                 continue;
             }
-            for run in ["sh ci.sh typecheck", "sh ci.sh lint", "sh ci.sh openapi"] {
+            for run in ["sh ci.sh typecheck", "sh ci.sh lint"] {
                 assert!(runs.contains(&run), "{name}/{}: {run}", phase.id);
+            }
+            if Some(index) == last_checked {
+                let check = gate(phase, "openapi").openapi.as_ref().unwrap_or_else(|| {
+                    panic!("{name}/{}: the last check compares routes", phase.id)
+                });
+                assert_eq!(check.document, "openapi.json");
+                assert_eq!(check.routes.axum.as_deref(), Some("src"));
+            } else {
+                assert!(runs.contains(&"sh ci.sh openapi"), "{name}/{}", phase.id);
             }
         }
     }
     let sequential = builtin("sequential-feature");
-    for phase in &sequential.phases {
+    let phases = sequential.phases.len();
+    for (index, phase) in sequential.phases.iter().enumerate() {
+        let expected: &[&str] = if index + 1 == phases {
+            &["sh ci.sh typecheck", "sh ci.sh lint"]
+        } else {
+            &["sh ci.sh typecheck", "sh ci.sh lint", "sh ci.sh openapi"]
+        };
+        assert_eq!(commands(phase), expected, "{}", phase.id);
         assert_eq!(
-            commands(phase),
-            [
-                "sh ci.sh typecheck",
-                "sh ci.sh lint",
-                "sh ci.sh test",
-                "sh ci.sh coverage {coverage_target}",
-                "sh ci.sh openapi"
-            ],
+            gate(phase, "tests").tests,
+            Some(TestsCheck {
+                run: "sh ci.sh test".to_string(),
+                timeout_secs: None,
+                expect: TestsExpect::Pass,
+                min_tests: None,
+            }),
+            "{}",
+            phase.id
+        );
+        assert_eq!(
+            gate(phase, "coverage").coverage,
+            Some(CoverageCheck {
+                min_lines: "{coverage_target}".to_string(),
+                exclude: vec!["src/main\\.rs$".to_string()],
+                timeout_secs: Some(1800),
+            }),
             "{}",
             phase.id
         );
@@ -1181,17 +1236,56 @@ fn debug_fix_verify_starts_with_a_failing_test() {
     assert_eq!(ids, ["reproduce", "fix", "verify", "regression-review"]);
     let reproduces = gate(&workflow.phases[0], "reproduces");
     assert_eq!(
-        reproduces.command,
-        Some(CommandCheck {
+        reproduces.tests,
+        Some(TestsCheck {
             run: "sh ci.sh test-item {task}".to_string(),
             timeout_secs: None,
-            expect: Expect::Failure,
+            expect: TestsExpect::Fail,
+            min_tests: None,
         })
     );
-    assert_eq!(
-        gate(&workflow.phases[1], "fixed").command,
-        command("sh ci.sh test-item {task}")
-    );
+    for phase in &workflow.phases[1..3] {
+        assert_eq!(
+            gate(phase, "fixed").tests,
+            Some(TestsCheck {
+                run: "sh ci.sh test-item {task}".to_string(),
+                timeout_secs: None,
+                expect: TestsExpect::Pass,
+                min_tests: None,
+            }),
+            "{}",
+            phase.id
+        );
+    }
+}
+
+/// The built-in agents build from the requirements spec: every seed 003 and 004 workflow
+/// declares it as an optional input, and every step can read it.
+#[test]
+fn seed_003_and_004_steps_read_the_optional_spec() {
+    for name in SEED_003.iter().chain(&["backend-iteration"]) {
+        let workflow = builtin(name);
+        let spec = workflow
+            .inputs
+            .iter()
+            .find(|input| input.name == "spec")
+            .unwrap_or_else(|| panic!("{name}: no spec input"));
+        assert!(!spec.required, "{name}");
+        assert!(spec.key.ends_with("/input/spec"), "{name}: {}", spec.key);
+        for phase in &workflow.phases {
+            for step in &phase.steps {
+                assert!(
+                    step.reads
+                        .iter()
+                        .any(|read| *read == spec.key || glob_matches(read, &spec.key)),
+                    "{name}/{}/{}: does not read {}",
+                    phase.id,
+                    step.id(),
+                    spec.key
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -1261,4 +1355,31 @@ fn backend_iteration_scores_each_iteration_and_asks_for_approval() {
     assert!(matches!(phase.on_fail, OnFail::Escalate(_)));
     assert!(!workflow.inputs.is_empty());
     assert!(workflow.inputs.iter().all(|input| !input.required));
+}
+
+/// The store's key patterns take `*` and `**` as whole segments only (`iteration-*` is
+/// refused when the step runs), so no built-in may read or check such a pattern.
+#[test]
+fn every_builtin_pattern_uses_wildcards_as_whole_segments() {
+    for workflow in all() {
+        for phase in &workflow.phases {
+            let mut patterns: Vec<&String> =
+                phase.steps.iter().flat_map(|step| &step.reads).collect();
+            for gate in &phase.gates {
+                if let Some(memory) = &gate.memory {
+                    patterns.extend(&memory.keys);
+                }
+            }
+            for pattern in patterns {
+                for segment in pattern.split('/') {
+                    assert!(
+                        !segment.contains('*') || segment == "*" || segment == "**",
+                        "{}/{}: `{pattern}` mixes `*` with other characters",
+                        workflow.name,
+                        phase.id
+                    );
+                }
+            }
+        }
+    }
 }

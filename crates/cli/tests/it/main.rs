@@ -11,6 +11,7 @@ mod hooks_cli;
 mod main_job;
 mod memory_cli;
 mod resume;
+mod seed_003_004;
 mod seed_roles;
 mod support;
 mod workflows;
