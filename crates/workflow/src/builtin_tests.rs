@@ -336,7 +336,11 @@ fn every_read_is_satisfied_by_an_earlier_write_or_an_input() {
             }
             for gate in &phase.gates {
                 let keys: Vec<&String> = match (&gate.memory, &gate.score) {
-                    (Some(memory), _) => memory.keys.iter().collect(),
+                    (Some(memory), _) => memory
+                        .keys
+                        .iter()
+                        .chain(memory.content.iter().map(|content| &content.key))
+                        .collect(),
                     (_, Some(score)) => vec![&score.key],
                     _ => Vec::new(),
                 };

@@ -40,7 +40,7 @@ phases:
       - {id: p3, agent: a, task: p, writes: [p3]}
       - {id: p4, agent: a, task: p, writes: [p4]}
     gates:
-      - {id: all-four, memory: {keys: ["chaos/phase-2/a/*"]}}
+      - {id: all-four, memory: {content: [{key: "chaos/phase-2/a/*", fields: [by, attempt]}]}}
   - id: tdd
     title: TDD
     mode: {tdd: {items: ["GET /a", "GET /b", "GET /c"]}}
