@@ -1,6 +1,8 @@
 //! Benchmarks of apiwright: `cli-latency` (hook and memory commands, process start
 //! included), `engine-throughput` (durable steps per second of the engine on SQLite) and
-//! `concurrent-writers` (many writers on one database, no lost writes).
+//! `concurrent-writers` (many writers on one database, no lost writes); by name only, the
+//! long ones: `main-job` (the README's main command, cold and warm) and `workflows` (the
+//! other eight built-in workflows with the built-in agents).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready
@@ -14,6 +16,7 @@ mod machine;
 mod main_job;
 mod report;
 mod stats;
+mod workflows;
 
 use std::path::Path;
 use std::path::PathBuf;
@@ -50,6 +53,8 @@ enum Bench {
     ConcurrentWriters,
     /// The main job, cold and warm (minutes; run only when asked for by name).
     MainJob,
+    /// The eight other built-in workflows on examples/notes.yaml (minutes; only by name).
+    Workflows,
 }
 
 /// Sizes of a run.
@@ -105,10 +110,13 @@ fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let workspace = workspace_root();
     let wants = |bench: Bench| {
-        args.only.contains(&bench) || (args.only.is_empty() && bench != Bench::MainJob)
+        args.only.contains(&bench)
+            || (args.only.is_empty() && !matches!(bench, Bench::MainJob | Bench::Workflows))
     };
-    let needs_binary =
-        wants(Bench::CliLatency) || wants(Bench::ConcurrentWriters) || wants(Bench::MainJob);
+    let needs_binary = wants(Bench::CliLatency)
+        || wants(Bench::ConcurrentWriters)
+        || wants(Bench::MainJob)
+        || wants(Bench::Workflows);
     let binary = match (&args.bin, needs_binary) {
         (Some(path), _) => {
             if !path.is_file() {
@@ -133,6 +141,7 @@ fn run() -> anyhow::Result<()> {
         engine_throughput: None,
         concurrent_writers: None,
         main_job: None,
+        workflows: None,
     };
     if wants(Bench::CliLatency) {
         let binary = binary.as_deref().context("no binary")?;
@@ -170,6 +179,11 @@ fn run() -> anyhow::Result<()> {
         let binary = binary.as_deref().context("no binary")?;
         eprintln!("running main-job (cold, then warm; minutes)…");
         report.main_job = Some(main_job::run(binary, &workspace)?);
+    }
+    if wants(Bench::Workflows) {
+        let binary = binary.as_deref().context("no binary")?;
+        eprintln!("running workflows (the first cold, then warm; minutes)…");
+        report.workflows = Some(workflows::run(binary, &workspace)?);
     }
     if args.json {
         println!(

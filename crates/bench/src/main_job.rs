@@ -58,21 +58,7 @@ fn one_run(
         .status()
         .context("running the main job")?;
     let seconds = started.elapsed().as_secs_f64();
-    let listed = Command::new(binary)
-        .arg("--db")
-        .arg(&db)
-        .args(["runs", "list", "--json"])
-        .output()
-        .context("listing runs")?;
-    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).context("runs list")?;
-    let run_id = runs[0]["id"].as_str().context("a run")?.to_string();
-    let shown = Command::new(binary)
-        .arg("--db")
-        .arg(&db)
-        .args(["runs", "show", &run_id, "--json"])
-        .output()
-        .context("showing the run")?;
-    let report: serde_json::Value = serde_json::from_slice(&shown.stdout).context("runs show")?;
+    let report = last_run_report(binary, &db)?;
     let tdd = report["tdd"].as_array().cloned().unwrap_or_default();
     let verified = tdd
         .iter()
@@ -96,6 +82,25 @@ fn one_run(
         tdd_verified: (verified, tdd.len() as u64),
         steps: report["steps_finished"].as_u64().unwrap_or(0),
     })
+}
+
+/// `runs show --json` of the latest run in the database `db`.
+pub(crate) fn last_run_report(binary: &Path, db: &Path) -> anyhow::Result<serde_json::Value> {
+    let listed = Command::new(binary)
+        .arg("--db")
+        .arg(db)
+        .args(["runs", "list", "--json"])
+        .output()
+        .context("listing runs")?;
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).context("runs list")?;
+    let run_id = runs[0]["id"].as_str().context("a run")?.to_string();
+    let shown = Command::new(binary)
+        .arg("--db")
+        .arg(db)
+        .args(["runs", "show", &run_id, "--json"])
+        .output()
+        .context("showing the run")?;
+    serde_json::from_slice(&shown.stdout).context("runs show")
 }
 
 pub fn run(binary: &Path, workspace: &Path) -> anyhow::Result<Results> {

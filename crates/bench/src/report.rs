@@ -26,6 +26,8 @@ pub struct Report {
     pub concurrent_writers: Option<concurrent::Results>,
     /// `main-job`, if run.
     pub main_job: Option<crate::main_job::Results>,
+    /// `workflows`, if run.
+    pub workflows: Option<crate::workflows::Results>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -70,6 +72,26 @@ impl Report {
                 "\nTarget warm run under 180 s: **{}**.\n",
                 if warm < 180.0 { "met" } else { "MISSED" }
             );
+        }
+        if let Some(results) = &self.workflows {
+            let _ = writeln!(out, "### workflows\n");
+            out.push_str(&header);
+            out.push_str("- Each built-in workflow of seeds 001–004 with the built-in agents on `examples/notes.yaml` (`apiwright run WORKFLOW --spec examples/notes.yaml --yes`, plus the parameters in `crates/bench/src/workflows.rs`), from an empty output directory, sharing one cargo target directory; cold = first run on an empty target directory; every run checked to complete\n\n");
+            out.push_str("| workflow | run | wall s | gates passed / failed / not run | steps |\n|---|---|--:|--:|--:|\n");
+            for row in &results.rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.1} | {} / {} / {} | {} |",
+                    row.workflow,
+                    row.kind,
+                    row.seconds,
+                    row.gates.0,
+                    row.gates.1,
+                    row.gates.2,
+                    row.steps
+                );
+            }
+            out.push('\n');
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");

@@ -75,6 +75,23 @@ impl Step<'_> {
     }
 }
 
+/// The raw text of the spec input, to tell what it states from what defaults filled in.
+pub(crate) fn spec_text(step: &Step<'_>) -> String {
+    step.request
+        .reads
+        .iter()
+        .find(|entry| entry.key.ends_with("/input/spec"))
+        .map(|entry| entry.value.clone())
+        .unwrap_or_default()
+}
+
+/// Whether the spec states a top-level section (YAML `name:` at column 0 or JSON `"name"`).
+pub(crate) fn states(text: &str, section: &str) -> bool {
+    text.lines()
+        .any(|line| line.starts_with(&format!("{section}:")))
+        || text.contains(&format!("\"{section}\""))
+}
+
 /// Finds the spec: the run's `spec` input (YAML, validated like a user's file) or the
 /// product manager's normalized requirements.
 fn spec_of(request: &StepRequest) -> Result<Spec, AgentError> {

@@ -13,7 +13,7 @@ use crate::context::Work;
 use crate::process::run_tool;
 use crate::process::tail;
 
-fn files_of(
+pub(crate) fn files_of(
     generated: Result<Vec<apiwright_codegen::GeneratedFile>, apiwright_codegen::CodegenError>,
 ) -> Result<Vec<File>, AgentError> {
     generated

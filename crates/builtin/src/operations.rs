@@ -3,6 +3,7 @@
 //! computed only from recorded gate evidence), and the security, performance and monitoring
 //! roles, whose evidence this version cannot produce and which therefore report `not_run`.
 
+use apiwright_agents::confidence::visit_of;
 use std::collections::BTreeMap;
 
 use apiwright_agents::AgentError;
@@ -231,16 +232,6 @@ pub(crate) fn performance_monitor(step: &Step<'_>) -> Result<Work, AgentError> {
         "Production monitoring",
         json!({"p95_ms": null, "error_rate_percent": null, "uptime_percent": null}),
     ))
-}
-
-/// The visit number in a round name (`tdd#2/item-1/red` → 2).
-fn visit_of(round: &str) -> u32 {
-    round
-        .split('#')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|visit| visit.parse().ok())
-        .unwrap_or(1)
 }
 
 /// Go/no-go from recorded gate evidence only: the latest visit of every phase counts; a

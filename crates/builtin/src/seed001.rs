@@ -17,6 +17,8 @@ use serde_json::json;
 use crate::context::File;
 use crate::context::Step;
 use crate::context::Work;
+use crate::context::spec_text;
+use crate::context::states;
 
 /// Seed 001's MCP tags for orchestration notes.
 fn mcp_tags(step: &Step<'_>) -> Value {
@@ -26,21 +28,6 @@ fn mcp_tags(step: &Step<'_>) -> Value {
         .get("session")
         .map_or("default", String::as_str);
     json!({"WHO": format!("api-development-{session}"), "WHY": "skill-execution"})
-}
-
-fn spec_text(step: &Step<'_>) -> String {
-    step.request
-        .reads
-        .iter()
-        .find(|entry| entry.key.ends_with("/input/spec"))
-        .map(|entry| entry.value.clone())
-        .unwrap_or_default()
-}
-
-fn states(text: &str, section: &str) -> bool {
-    text.lines()
-        .any(|line| line.starts_with(&format!("{section}:")))
-        || text.contains(&format!("\"{section}\""))
 }
 
 fn intent(step: &Step<'_>) -> Value {

@@ -17,6 +17,8 @@ use serde_json::json;
 use crate::context::File;
 use crate::context::Step;
 use crate::context::Work;
+use crate::context::spec_text;
+use crate::context::states;
 
 /// The run parameters the built-in provider acts on: (name, the one value it generates).
 pub(crate) const SUPPORTED: [(&str, &str); 5] = [
@@ -40,23 +42,6 @@ fn unsupported(step: &Step<'_>) -> Vec<(&'static str, String, &'static str)> {
                 .map(|requested| (*name, requested.clone(), *supported))
         })
         .collect()
-}
-
-/// The raw text of the spec input, to tell what it states from what defaults filled in.
-fn spec_text(step: &Step<'_>) -> String {
-    step.request
-        .reads
-        .iter()
-        .find(|entry| entry.key.ends_with("/input/spec"))
-        .map(|entry| entry.value.clone())
-        .unwrap_or_default()
-}
-
-/// Whether the spec states a top-level section (YAML `name:` at column 0 or JSON `"name"`).
-fn states(text: &str, section: &str) -> bool {
-    text.lines()
-        .any(|line| line.starts_with(&format!("{section}:")))
-        || text.contains(&format!("\"{section}\""))
 }
 
 fn tech_stack(step: &Step<'_>) -> Value {

@@ -173,17 +173,7 @@ pub(crate) fn mounted(workspace: &Path) -> Vec<String> {
 pub(crate) fn generated(
     files: Result<Vec<apiwright_codegen::GeneratedFile>, apiwright_codegen::CodegenError>,
 ) -> Result<Vec<File>, AgentError> {
-    files
-        .map(|files| {
-            files
-                .into_iter()
-                .map(|file| File {
-                    path: file.path,
-                    contents: file.contents,
-                })
-                .collect()
-        })
-        .map_err(|error| AgentError::Fatal(format!("code generation failed: {error}")))
+    crate::development::files_of(files)
 }
 
 /// The project's `ci.sh` and `openapi.json` (the gates' entry point and the contract).
