@@ -153,7 +153,13 @@ pub fn build_engine(context: &Context) -> anyhow::Result<Engine> {
             prompts,
             default_step_timeout: Duration::from_secs(600),
             default_gate_timeout: apiwright_gates::DEFAULT_TIMEOUT,
-            env: vec![("CARGO_TARGET_DIR".to_string(), shared_target_dir(context))],
+            // Generated projects are built a few times each and never edited by hand:
+            // incremental caches would only fill the shared target directory (gigabytes
+            // per run) without making those builds faster.
+            env: vec![
+                ("CARGO_TARGET_DIR".to_string(), shared_target_dir(context)),
+                ("CARGO_INCREMENTAL".to_string(), "0".to_string()),
+            ],
         },
     ))
 }

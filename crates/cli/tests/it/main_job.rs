@@ -226,6 +226,7 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
         .args(["build", "--quiet"])
         .current_dir(&out)
         .env("CARGO_TARGET_DIR", shared_target())
+        .env("CARGO_INCREMENTAL", "0")
         .status()
         .unwrap();
     assert!(build.success());
