@@ -234,15 +234,7 @@ mod tests {
         let two = tempfile::tempdir().unwrap();
         assert_eq!(build_id(one.path()), build_id(one.path()));
         assert_ne!(build_id(one.path()), build_id(two.path()));
-        let spec = apiwright_spec::load_str(
-            "spec.yaml",
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../examples/bookstore.yaml"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let spec = crate::test_support::example_spec("bookstore");
         let files = apiwright_codegen::try_scaffold_in(&spec, &build_id(one.path())).unwrap();
         let manifest = files.iter().find(|file| file.path == "Cargo.toml").unwrap();
         assert!(
@@ -258,15 +250,7 @@ mod tests {
     #[test]
     fn the_whole_project_has_every_batch_once_with_every_router_mounted() {
         let workspace = tempfile::tempdir().unwrap();
-        let spec = apiwright_spec::load_str(
-            "spec.yaml",
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../examples/bookstore.yaml"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let spec = crate::test_support::example_spec("bookstore");
         let request = crate::context::tests::request(workspace.path(), "backend-developer");
         let step = Step {
             request: &request,

@@ -309,15 +309,7 @@ mod tests {
     /// (none when `None`); with `python3 == false` only `sh`, `dirname` and `grep` are on
     /// PATH, so the grep fallback runs. Returns the exit code and stderr.
     fn ci_openapi(document: Option<&str>, python3: bool) -> (Option<i32>, String) {
-        let spec = apiwright_spec::load_str(
-            "spec.yaml",
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../examples/bookstore.yaml"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let spec = crate::test_support::example_spec("bookstore");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ci.sh"), ci_script(&spec)).unwrap();
         if let Some(document) = document {

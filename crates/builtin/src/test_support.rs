@@ -60,3 +60,10 @@ pub(crate) fn gate(phase: &str, gate: &str, kind: &str, outcome: &str) -> GateRe
         },
     }
 }
+
+/// An example spec of the repository (`examples/NAME.yaml`), validated like a user's file.
+pub(crate) fn example_spec(name: &str) -> apiwright_spec::Spec {
+    let path = format!("{}/../../examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    apiwright_spec::load_str(&path, &text).unwrap_or_else(|error| panic!("{error}"))
+}
