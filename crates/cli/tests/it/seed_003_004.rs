@@ -7,53 +7,14 @@
 //! test (`target/generated`); each prints its wall time.
 
 use std::path::Path;
-use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::support::Finished;
 use crate::support::Sandbox;
-use crate::support::repo_root;
-
-struct Finished {
-    code: Option<i32>,
-    report: Value,
-    stderr: String,
-    out: std::path::PathBuf,
-}
 
 fn run_builtin(sandbox: &Sandbox, workflow: &str, params: &[&str]) -> Finished {
-    let spec = repo_root().join("examples/notes.yaml");
-    let out = sandbox.path().join("out");
-    let mut args = vec![
-        "run",
-        workflow,
-        "--spec",
-        spec.to_str().unwrap(),
-        "--agents",
-        "builtin",
-        "--yes",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    for param in params {
-        args.extend(["--param", param]);
-    }
-    let started = Instant::now();
-    let output = sandbox
-        .command(&args)
-        .env("APIWRIGHT_TARGET_DIR", repo_root().join("target/generated"))
-        .output()
-        .unwrap();
-    eprintln!(
-        "{workflow} {params:?}: {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
-    Finished {
-        code: output.status.code(),
-        report: sandbox.report(&sandbox.last_run_id()),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        out,
-    }
+    sandbox.run_builtin_on_notes(workflow, "out", params)
 }
 
 /// `(phase, status)` of every phase visit.

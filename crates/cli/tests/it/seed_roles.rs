@@ -8,7 +8,6 @@
 use serde_json::Value;
 
 use crate::support::Sandbox;
-use crate::support::repo_root;
 
 /// (phase, gate, status) of every gate of the run's report.
 fn gates(report: &Value) -> Vec<(String, String, String)> {
@@ -29,26 +28,8 @@ fn gates(report: &Value) -> Vec<(String, String, String)> {
 }
 
 fn run(sandbox: &Sandbox, workflow: &str, params: &[&str]) -> (Option<i32>, String, Value) {
-    let spec = repo_root().join("examples/notes.yaml");
-    let out = sandbox.path().join(workflow);
-    let mut args = vec![
-        "run",
-        workflow,
-        "--spec",
-        spec.to_str().unwrap(),
-        "--yes",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(params);
-    let output = sandbox
-        .command(&args)
-        .env("APIWRIGHT_TARGET_DIR", repo_root().join("target/generated"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = sandbox.report(&sandbox.last_run_id());
-    (output.status.code(), stderr, report)
+    let finished = sandbox.run_builtin_on_notes(workflow, workflow, params);
+    (finished.code, finished.stderr, finished.report)
 }
 
 fn expect_gates(report: &Value, expected: &[(&str, &str, &str)]) {
@@ -85,12 +66,7 @@ fn develop_backend_and_api_orchestration_sop_complete_with_not_run_checks_report
     let (code, stderr, report) = run(
         &sandbox,
         "develop-backend",
-        &[
-            "--param",
-            "tech_stack=rust-axum",
-            "--param",
-            "database=sqlite",
-        ],
+        &["tech_stack=rust-axum", "database=sqlite"],
     );
     assert_eq!(report["status"], "completed", "{stderr}\n{report:#}");
     assert_eq!(code, Some(0), "{stderr}");

@@ -96,3 +96,52 @@ impl Sandbox {
         runs[0]["id"].as_str().expect("a run").to_string()
     }
 }
+
+/// A finished `apiwright run` and the run's `runs show --json` report.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub report: serde_json::Value,
+    pub stderr: String,
+    /// The run's output directory (its workspace).
+    pub out: PathBuf,
+}
+
+impl Sandbox {
+    /// Runs built-in `workflow` with the built-in agents on `examples/notes.yaml` (`--yes`,
+    /// output in `out`, extra `--param`s), sharing the main job test's cargo target directory
+    /// for generated projects; prints the wall time.
+    pub fn run_builtin_on_notes(&self, workflow: &str, out: &str, params: &[&str]) -> Finished {
+        let spec = repo_root().join("examples/notes.yaml");
+        let out = self.path().join(out);
+        let mut args = vec![
+            "run",
+            workflow,
+            "--spec",
+            spec.to_str().expect("a UTF-8 path"),
+            "--agents",
+            "builtin",
+            "--yes",
+            "--out",
+            out.to_str().expect("a UTF-8 path"),
+        ];
+        for param in params {
+            args.extend(["--param", param]);
+        }
+        let started = std::time::Instant::now();
+        let output = self
+            .command(&args)
+            .env("APIWRIGHT_TARGET_DIR", repo_root().join("target/generated"))
+            .output()
+            .expect("apiwright runs");
+        eprintln!(
+            "{workflow} {params:?}: {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        Finished {
+            code: output.status.code(),
+            report: self.report(&self.last_run_id()),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            out,
+        }
+    }
+}
