@@ -41,7 +41,14 @@ impl Connection {
             Ok(Ok(status)) => Outcome::Response(status),
             Ok(Err(error)) => {
                 self.sender = None;
-                Outcome::Transport(error.to_string())
+                let mut message = error.to_string();
+                let mut source = error.source();
+                while let Some(cause) = source {
+                    message.push_str(": ");
+                    message.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                Outcome::Transport(message)
             }
             Err(_) => {
                 // The connection may still carry the late response: never reuse it.

