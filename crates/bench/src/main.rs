@@ -2,7 +2,8 @@
 //! included), `engine-throughput` (durable steps per second of the engine on SQLite) and
 //! `concurrent-writers` (many writers on one database, no lost writes); by name only, the
 //! long ones: `main-job` (the README's main command, cold and warm) and `workflows` (the
-//! other eight built-in workflows with the built-in agents).
+//! other eight built-in workflows with the built-in agents) and `load-calibration` (the built-in
+//! load generator against `wrk` on one server).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready
@@ -12,6 +13,7 @@
 mod cli_latency;
 mod concurrent;
 mod engine_throughput;
+mod load_calibration;
 mod machine;
 mod main_job;
 mod report;
@@ -55,6 +57,8 @@ enum Bench {
     MainJob,
     /// The eight other built-in workflows on examples/notes.yaml (minutes; only by name).
     Workflows,
+    /// The built-in load generator against wrk on one server (about a minute; only by name).
+    LoadCalibration,
 }
 
 /// Sizes of a run.
@@ -111,7 +115,11 @@ fn run() -> anyhow::Result<()> {
     let workspace = workspace_root();
     let wants = |bench: Bench| {
         args.only.contains(&bench)
-            || (args.only.is_empty() && !matches!(bench, Bench::MainJob | Bench::Workflows))
+            || (args.only.is_empty()
+                && !matches!(
+                    bench,
+                    Bench::MainJob | Bench::Workflows | Bench::LoadCalibration
+                ))
     };
     let needs_binary = wants(Bench::CliLatency)
         || wants(Bench::ConcurrentWriters)
@@ -142,6 +150,7 @@ fn run() -> anyhow::Result<()> {
         concurrent_writers: None,
         main_job: None,
         workflows: None,
+        load_calibration: None,
     };
     if wants(Bench::CliLatency) {
         let binary = binary.as_deref().context("no binary")?;
@@ -184,6 +193,10 @@ fn run() -> anyhow::Result<()> {
         let binary = binary.as_deref().context("no binary")?;
         eprintln!("running workflows (the first cold, then warm; minutes)…");
         report.workflows = Some(workflows::run(binary, &workspace)?);
+    }
+    if wants(Bench::LoadCalibration) {
+        eprintln!("running load-calibration (wrk and the built-in generator, alternating)…");
+        report.load_calibration = Some(load_calibration::run(32, 10, 3)?);
     }
     if args.json {
         println!(

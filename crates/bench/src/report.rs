@@ -28,6 +28,8 @@ pub struct Report {
     pub main_job: Option<crate::main_job::Results>,
     /// `workflows`, if run.
     pub workflows: Option<crate::workflows::Results>,
+    /// `load-calibration`, if run.
+    pub load_calibration: Option<crate::load_calibration::Results>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -92,6 +94,34 @@ impl Report {
                 );
             }
             out.push('\n');
+        }
+        if let Some(results) = &self.load_calibration {
+            let _ = writeln!(out, "### load-calibration\n");
+            out.push_str(&header);
+            let _ = writeln!(
+                out,
+                "- One in-process axum server (one worker thread) answering a small JSON document; `wrk -t1 -c{c} -d{s}s --latency` and `apiwright-load` closed loop ({c} connections, one worker thread, {s} s) alternate, wrk first in each round\n",
+                c = results.connections,
+                s = results.seconds
+            );
+            out.push_str("| round | tool | requests | req/s | p50 µs | p99 µs |\n|--:|---|--:|--:|--:|--:|\n");
+            for row in &results.rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} |",
+                    row.round, row.tool, row.requests, row.rps, row.p50_us, row.p99_us
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nMean throughput of the generator / wrk: **{:.3}**; target within 15 %: **{}**.\n",
+                results.ratio,
+                if results.within_target() {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            );
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");
