@@ -23,6 +23,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
         },
         task: "Write requirements".into(),
         params: Default::default(),
+        concurrent: false,
         iteration: 1,
         item: None,
         stage: None,

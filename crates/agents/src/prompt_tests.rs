@@ -28,6 +28,7 @@ fn request() -> StepRequest {
         },
         task: "Design the API contracts, versioning and pagination.".into(),
         params: Default::default(),
+        concurrent: false,
         iteration: 1,
         item: None,
         stage: None,

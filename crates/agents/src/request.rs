@@ -81,6 +81,9 @@ pub struct StepRequest {
     /// The run's workflow parameters after defaults and `--param` overrides
     /// (e.g. `tech_stack`, `feature`), for agents that act on them.
     pub params: std::collections::BTreeMap<String, String>,
+    /// Whether other steps of the phase may run at the same time in the same workspace (a
+    /// parallel phase with room for more than one agent): files may change under the step.
+    pub concurrent: bool,
     /// Iteration number (1 outside iterative phases).
     pub iteration: u32,
     /// TDD item, if any.

@@ -332,6 +332,7 @@ pub(crate) mod tests {
             },
             task: String::new(),
             params: Default::default(),
+            concurrent: false,
             iteration: 1,
             item: None,
             stage: None,

@@ -62,15 +62,17 @@ pub(crate) fn build_id(workspace: &std::path::Path) -> String {
     format!("w{hash:016x}")
 }
 
+/// The test functions declared in Rust source (`#[test]` and `#[tokio::test]`).
+pub(crate) fn test_count(source: &str) -> usize {
+    source.matches("#[tokio::test]").count() + source.matches("#[test]").count()
+}
+
 pub(crate) fn tester(step: &Step<'_>) -> Result<Work, AgentError> {
     let item = item(step)?;
     let files = files_of(apiwright_codegen::try_tests_for(&step.spec, &item))?;
     let tests = files
         .iter()
-        .map(|file| {
-            file.contents.matches("#[tokio::test]").count()
-                + file.contents.matches("#[test]").count()
-        })
+        .map(|file| test_count(&file.contents))
         .sum::<usize>();
     let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
     let mut work = Work {

@@ -158,8 +158,7 @@ pub(crate) fn count_tests(root: &Path, dir: &str) -> Vec<(String, usize)> {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let tests =
-                    text.matches("#[tokio::test]").count() + text.matches("#[test]").count();
+                let tests = crate::development::test_count(&text);
                 if tests > 0 {
                     let relative = path.strip_prefix(root).unwrap_or(&path);
                     found.push((relative.display().to_string(), tests));

@@ -216,16 +216,12 @@ fn baseline(step: &Step<'_>, target: &Target, parts: Parts) -> Result<Vec<File>,
     ))?;
     files.extend(project_support(spec));
     let implemented = baseline_items(spec, target);
-    for item in &implemented {
-        if parts == Parts::All {
-            files.extend(generated(apiwright_codegen::try_tests_for(spec, item))?);
-        }
-        files.extend(generated(apiwright_codegen::try_implementation_for(
-            spec,
-            item,
-            &implemented,
-        ))?);
-    }
+    files.extend(generated(apiwright_codegen::try_batches(
+        spec,
+        &implemented,
+        &implemented,
+        parts == Parts::All,
+    ))?);
     if parts == Parts::NoMigrationsNoTests {
         files.retain(|file| !file.path.starts_with("migrations/"));
     }
@@ -294,17 +290,12 @@ fn feature_files(
         .filter(|item| target.items.contains(item) || already_mounted.contains(item))
         .cloned()
         .collect();
-    let mut files = Vec::new();
-    for item in &target.items {
-        if with_tests {
-            files.extend(generated(apiwright_codegen::try_tests_for(spec, item))?);
-        }
-        files.extend(generated(apiwright_codegen::try_implementation_for(
-            spec,
-            item,
-            &implemented,
-        ))?);
-    }
+    let mut files = generated(apiwright_codegen::try_batches(
+        spec,
+        &target.items,
+        &implemented,
+        with_tests,
+    ))?;
     if !step.workspace().join("openapi.json").is_file() {
         files.push(File {
             path: "openapi.json".into(),

@@ -35,9 +35,9 @@ pub(crate) fn python_test_engineer(step: &Step<'_>) -> Result<Work, AgentError> 
     if step.wants("verification") {
         return verify(step, &target, work);
     }
-    // In parallel-tasks the sibling steps write the project at the same time, and without a
+    // In a parallel phase the sibling steps write the project at the same time, and without a
     // project there is nothing to run: the tests are written and the gates run them.
-    let run_them = has_project(step.workspace()) && step.request.workflow != "parallel-tasks";
+    let run_them = has_project(step.workspace()) && !step.request.concurrent;
     let mut files = Vec::new();
     for item in &target.items {
         files.extend(generated(apiwright_codegen::try_tests_for(
@@ -45,17 +45,11 @@ pub(crate) fn python_test_engineer(step: &Step<'_>) -> Result<Work, AgentError> 
         ))?);
     }
     let test_paths = paths(&files);
-    let written = changed(step.workspace(), files);
-    let tests: usize = target
-        .items
+    let tests: usize = files
         .iter()
-        .filter_map(|item| apiwright_codegen::try_tests_for(&step.spec, item).ok())
-        .flatten()
-        .map(|file| {
-            file.contents.matches("#[tokio::test]").count()
-                + file.contents.matches("#[test]").count()
-        })
+        .map(|file| crate::development::test_count(&file.contents))
         .sum();
+    let written = changed(step.workspace(), files);
     if !run_them {
         work.decisions.push(
             "Parallel step (or no project yet): the project may be half-written by the sibling steps, so the tests are not run here; the phase's gates run them".into(),

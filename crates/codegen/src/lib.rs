@@ -108,8 +108,12 @@ pub fn try_finished_project(
     };
     let items = plan::items(spec);
     for (position, item) in items.iter().enumerate() {
-        files.extend(try_tests_for(spec, item)?);
-        files.extend(try_implementation_for(spec, item, &items[..=position])?);
+        files.extend(try_batches(
+            spec,
+            std::slice::from_ref(item),
+            &items[..=position],
+            true,
+        )?);
     }
     let mut latest: Vec<GeneratedFile> = Vec::with_capacity(files.len());
     for file in files {
@@ -119,6 +123,24 @@ pub fn try_finished_project(
         }
     }
     Ok(latest)
+}
+
+/// The files of `items` (each one's tests when `with_tests`, then its implementation), with
+/// the route registry mounting `implemented` (which must include every item).
+pub fn try_batches(
+    spec: &Spec,
+    items: &[String],
+    implemented: &[String],
+    with_tests: bool,
+) -> Result<Vec<GeneratedFile>, CodegenError> {
+    let mut files = Vec::new();
+    for item in items {
+        if with_tests {
+            files.extend(try_tests_for(spec, item)?);
+        }
+        files.extend(try_implementation_for(spec, item, implemented)?);
+    }
+    Ok(files)
 }
 
 /// The TDD items in build order: `auth`, then each resource's plural, every resource after

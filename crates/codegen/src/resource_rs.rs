@@ -71,13 +71,7 @@ impl ResourceModule {
                 struct_field: struct_field(field),
             })
             .collect();
-        let mut columns = vec!["id".to_owned()];
-        if resource.owned {
-            columns.push("owner_id".to_owned());
-        }
-        columns.extend(resource.fields.iter().map(|field| sql_ident(&field.name)));
-        columns.push("created_at".to_owned());
-        columns.push("updated_at".to_owned());
+        let columns = crate::sql::column_names(resource);
         let columns_literal = format!("{:?}", columns.join(", "));
         let has_references = resource.references().next().is_some();
         let references_owned = plan::references_owned(spec, resource);

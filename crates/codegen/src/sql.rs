@@ -9,6 +9,18 @@ use serde_json::Value;
 
 use crate::names::{sql_ident, sql_string};
 use crate::plan;
+
+/// A resource table's columns in their order: id, owner (when owned), the fields, timestamps.
+pub(crate) fn column_names(resource: &Resource) -> Vec<String> {
+    let mut columns = vec!["id".to_owned()];
+    if resource.owned {
+        columns.push("owner_id".to_owned());
+    }
+    columns.extend(resource.fields.iter().map(|field| sql_ident(&field.name)));
+    columns.push("created_at".to_owned());
+    columns.push("updated_at".to_owned());
+    columns
+}
 use crate::sample;
 
 /// The SQL type of a field.
@@ -242,13 +254,7 @@ pub(crate) fn seed(spec: &Spec) -> String {
         sql_string(&spec.auth.default_role)
     );
     for (index, resource) in order.iter().enumerate() {
-        let mut columns = vec!["id".to_owned()];
-        if resource.owned {
-            columns.push("owner_id".to_owned());
-        }
-        columns.extend(resource.fields.iter().map(|field| sql_ident(&field.name)));
-        columns.push("created_at".to_owned());
-        columns.push("updated_at".to_owned());
+        let columns = column_names(resource);
         let rows: Vec<String> = (0..2)
             .map(|n| {
                 let mut values = vec![sql_string(&seed_id(index, n))];

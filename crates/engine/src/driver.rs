@@ -578,6 +578,7 @@ impl Engine {
             role,
             task: task_text,
             params: active.machine.params().clone(),
+            concurrent: runs_alongside_others(phase, task.step_index),
             iteration: task.round.iteration,
             item: task
                 .round
@@ -814,5 +815,18 @@ fn describe_value(value: &Value) -> &'static str {
         Value::Json(serde_json::Value::Object(_)) => "a JSON object",
         Value::Json(serde_json::Value::Array(_)) => "an array with other values",
         Value::Json(_) => "a JSON scalar",
+    }
+}
+
+/// Whether other steps of `phase` may run at the same time as step `index`: a parallel phase
+/// with room for more than one agent, except the hierarchical lead, which runs alone first.
+fn runs_alongside_others(phase: &apiwright_workflow::Phase, index: usize) -> bool {
+    match &phase.mode {
+        apiwright_workflow::Mode::Parallel(parallel) => {
+            let lead_alone =
+                parallel.topology == apiwright_workflow::Topology::Hierarchical && index == 0;
+            parallel.max_agents.is_none_or(|max| max > 1) && phase.steps.len() > 1 && !lead_alone
+        }
+        _ => false,
     }
 }

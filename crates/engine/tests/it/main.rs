@@ -195,7 +195,9 @@ async fn parallel_phase_honours_max_agents_and_hierarchical_topology_hands_the_l
         "the input is in memory for the first step"
     );
     assert!(lead.prompt.contains("the spec text"));
+    assert!(!lead.concurrent, "the hierarchical lead runs alone");
     for worker in requests.iter().filter(|r| r.step_id != "lead") {
+        assert!(worker.concurrent, "workers run side by side");
         assert_eq!(worker.siblings.len(), 1, "workers see the lead's plan");
         assert_eq!(worker.siblings[0].key, "fan/books/lead/plan");
         assert!(worker.prompt.contains("## Parallel Context"));
@@ -231,6 +233,15 @@ async fn star_workers_see_no_sibling_output() {
             .unwrap()
             .iter()
             .all(|r| r.siblings.is_empty())
+    );
+    assert!(
+        recorder
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| r.concurrent),
+        "in a star every step, the first included, runs beside the others"
     );
 }
 
@@ -281,6 +292,10 @@ phases:
     assert!(
         matches!(&outcome, DriveOutcome::Failed { reason } if reason.contains("broken cannot do it")),
         "{outcome:?}"
+    );
+    assert!(
+        !recorder.requests.lock().unwrap()[0].concurrent,
+        "a sequential step runs alone"
     );
     let (workflow, _) = h.engine.load("run-1").unwrap();
     let events: Vec<(i64, apiwright_engine::Event)> = h
