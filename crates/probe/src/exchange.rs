@@ -70,11 +70,22 @@ impl Client {
         self.timeout
     }
 
+    /// The same client (sharing connections) with another per-request timeout.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     /// Sends `request` and records the exchange; never fails (transport errors are recorded).
     #[tracing::instrument(skip_all, fields(method = %request.method))]
     pub async fn send(&self, request: Request) -> Exchange {
         let url = format!("{}{}", self.base_url, request.path);
-        let mut builder = self.http.request(request.method.clone(), &url);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), &url)
+            .timeout(self.timeout);
         let mut recorded_headers = Vec::new();
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
