@@ -1,1 +1,1 @@
-//! TODO(issue 4): contract
+//! Contract conformance: every documented operation exercised against the running service.

@@ -22,3 +22,4 @@ pub mod session;
 pub mod traffic;
 
 pub use error::ProbeError;
+pub use error::Result;
