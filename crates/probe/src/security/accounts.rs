@@ -14,7 +14,10 @@ use crate::session::{Principal, read_tokens};
 pub(crate) fn find<'a>(api: &'a Api, method: &Method, suffix: &str) -> Option<&'a Operation> {
     api.operations.iter().find(|operation| {
         operation.method == *method
-            && operation.path.trim_end_matches('/').ends_with(&format!("/{suffix}"))
+            && operation
+                .path
+                .trim_end_matches('/')
+                .ends_with(&format!("/{suffix}"))
     })
 }
 
@@ -44,22 +47,44 @@ pub(crate) async fn fresh_user(
 ) -> Result<Principal, String> {
     let api = ctx.api;
     let operations = &ctx.session.operations;
-    let register = operations.register.as_ref().ok_or("no documented register operation")?;
-    let login = operations.login.as_ref().ok_or("no documented login operation")?;
+    let register = operations
+        .register
+        .as_ref()
+        .ok_or("no documented register operation")?;
+    let login = operations
+        .login
+        .as_ref()
+        .ok_or("no documented login operation")?;
     let email = format!("probe-{}@example.test", schema::nonce());
     let password = format!("Pr0be-{}-Passphrase!", schema::nonce());
     let mut overrides = vec![("email", json!(email)), ("password", json!(password))];
     overrides.extend(extra.iter().cloned());
     let body = body_with(api, register, &overrides);
-    let exchange = ctx.send(Request::json(Method::POST, &register.path, &body)).await;
+    let exchange = ctx
+        .send(Request::json(Method::POST, &register.path, &body))
+        .await;
     if !succeeded(&exchange) {
-        return Err(format!("registering a fresh user was refused: {:?}", exchange.response.map(|r| r.status)));
+        return Err(format!(
+            "registering a fresh user was refused: {:?}",
+            exchange.response.map(|r| r.status)
+        ));
     }
-    let body = body_with(api, login, &[("email", json!(email)), ("password", json!(password))]);
-    let exchange = ctx.send(Request::json(Method::POST, &login.path, &body)).await;
+    let body = body_with(
+        api,
+        login,
+        &[("email", json!(email)), ("password", json!(password))],
+    );
+    let exchange = ctx
+        .send(Request::json(Method::POST, &login.path, &body))
+        .await;
     let (access_token, refresh_token) = response_json(&exchange)
         .filter(|_| succeeded(&exchange))
         .and_then(read_tokens)
         .ok_or("logging the fresh user in gave no access token")?;
-    Ok(Principal { email, password: Some(password), access_token, refresh_token })
+    Ok(Principal {
+        email,
+        password: Some(password),
+        access_token,
+        refresh_token,
+    })
 }

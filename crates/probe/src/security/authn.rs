@@ -27,13 +27,19 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         .operations
         .iter()
         .filter(|operation| {
-            operation.requires_auth && operation.method == Method::GET && !operation.path.contains('{')
+            operation.requires_auth
+                && operation.method == Method::GET
+                && !operation.path.contains('{')
         })
         .collect();
     let Some(&target) = protected.first() else {
-        return Err(NotRun::Skipped("the document has no protected GET without path parameters".into()));
+        return Err(NotRun::Skipped(
+            "the document has no protected GET without path parameters".into(),
+        ));
     };
-    let baseline = ctx.send(get(&target.path, Some(&user_a.access_token))).await;
+    let baseline = ctx
+        .send(get(&target.path, Some(&user_a.access_token)))
+        .await;
     if !succeeded(&baseline) {
         return Err(NotRun::Inconclusive(format!(
             "user A's own token was refused on {} ({:?}), so refusals prove nothing",
@@ -44,12 +50,24 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     for operation in &protected {
         let exchange = ctx.send(get(&operation.path, None)).await;
         if succeeded(&exchange) {
-            report(ctx, "auth-missing-token", "answers without credentials", operation, exchange);
+            report(
+                ctx,
+                "auth-missing-token",
+                "answers without credentials",
+                operation,
+                exchange,
+            );
         }
     }
     let exchange = ctx.send(get(&target.path, Some("not-a-token"))).await;
     if succeeded(&exchange) {
-        report(ctx, "auth-malformed-token", "accepts a malformed token", target, exchange);
+        report(
+            ctx,
+            "auth-malformed-token",
+            "accepts a malformed token",
+            target,
+            exchange,
+        );
     }
     if let Some(token) = Jwt::parse(&user_a.access_token) {
         let now = SystemTime::now()
@@ -63,9 +81,21 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             .and_then(|user_b| Jwt::parse(&user_b.access_token))
             .and_then(|user_b| user_b.claims.get("sub").cloned());
         let forgeries = [
-            ("auth-expired-token", "accepts an expired token", jwt::expired(&token, now)),
-            ("auth-wrong-signature", "accepts a token with a wrong signature", jwt::wrong_signature(&token)),
-            ("auth-alg-none", "accepts an unsigned `alg: none` token", jwt::alg_none(&token)),
+            (
+                "auth-expired-token",
+                "accepts an expired token",
+                jwt::expired(&token, now),
+            ),
+            (
+                "auth-wrong-signature",
+                "accepts a token with a wrong signature",
+                jwt::wrong_signature(&token),
+            ),
+            (
+                "auth-alg-none",
+                "accepts an unsigned `alg: none` token",
+                jwt::alg_none(&token),
+            ),
             (
                 "auth-tampered-claims",
                 "accepts a token whose claims were changed after signing",
@@ -86,8 +116,12 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
 /// The logout part: a fresh user logs out, then uses its old refresh and access tokens.
 async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
     let api = ctx.api;
-    let Some(logout) = ctx.session.operations.logout.as_ref() else { return };
-    let Ok(user) = accounts::fresh_user(ctx, &[]).await else { return };
+    let Some(logout) = ctx.session.operations.logout.as_ref() else {
+        return;
+    };
+    let Ok(user) = accounts::fresh_user(ctx, &[]).await else {
+        return;
+    };
     let refresh_token = user.refresh_token.clone();
     let overrides: Vec<(&str, serde_json::Value)> = refresh_token
         .iter()
@@ -100,17 +134,25 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
     if !succeeded(&exchange) {
         return;
     }
-    if let (Some(refresh), Some(token)) = (ctx.session.operations.refresh.as_ref(), &refresh_token) {
-        let overrides: Vec<(&str, serde_json::Value)> =
-            REFRESH_KEYS.iter().map(|key| (*key, json!(token))).collect();
+    if let (Some(refresh), Some(token)) = (ctx.session.operations.refresh.as_ref(), &refresh_token)
+    {
+        let overrides: Vec<(&str, serde_json::Value)> = REFRESH_KEYS
+            .iter()
+            .map(|key| (*key, json!(token)))
+            .collect();
         let body = accounts::body_with(api, refresh, &overrides);
-        let exchange = ctx.send(Request::json(Method::POST, &refresh.path, &body)).await;
+        let exchange = ctx
+            .send(Request::json(Method::POST, &refresh.path, &body))
+            .await;
         if succeeded(&exchange) {
             ctx.report(
                 FindingDraft {
                     id: "auth-refresh-after-logout",
                     severity: Severity::High,
-                    title: format!("{}: a refresh token still works after logout", label(refresh)),
+                    title: format!(
+                        "{}: a refresh token still works after logout",
+                        label(refresh)
+                    ),
                     operation: Some(label(refresh)),
                     detail: "the user logged out, then exchanged the refresh token from before \
                              the logout for new tokens"
@@ -128,7 +170,10 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
             FindingDraft {
                 id: "auth-access-after-logout",
                 severity: Severity::Medium,
-                title: format!("{}: an access token still works after logout", label(target)),
+                title: format!(
+                    "{}: an access token still works after logout",
+                    label(target)
+                ),
                 operation: Some(label(target)),
                 detail: "the access token issued before the logout is still accepted. Common \
                          with stateless JWTs (valid until they expire); acceptable only with \
@@ -150,7 +195,13 @@ fn get(path: &str, token: Option<&str>) -> Request {
     }
 }
 
-fn report(ctx: &mut Ctx<'_>, id: &'static str, what: &str, operation: &Operation, exchange: Exchange) {
+fn report(
+    ctx: &mut Ctx<'_>,
+    id: &'static str,
+    what: &str,
+    operation: &Operation,
+    exchange: Exchange,
+) {
     ctx.report(
         FindingDraft {
             id,

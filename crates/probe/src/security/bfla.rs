@@ -14,8 +14,11 @@ use crate::openapi::{Api, Operation};
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
     let api = ctx.api;
-    let admin_operations: Vec<&Operation> =
-        api.operations.iter().filter(|operation| is_admin_operation(api, operation)).collect();
+    let admin_operations: Vec<&Operation> = api
+        .operations
+        .iter()
+        .filter(|operation| is_admin_operation(api, operation))
+        .collect();
     if admin_operations.is_empty() {
         return Err(NotRun::Skipped(
             "the document marks no operation as administrative (path segment, tag, operation id \
@@ -26,7 +29,11 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     for operation in admin_operations {
         let path = fill_path(api, operation, &[]);
         let body = match operation.body {
-            Some(_) => Some(valid_body(ctx, operation, user_a).await.unwrap_or_else(|| json!({}))),
+            Some(_) => Some(
+                valid_body(ctx, operation, user_a)
+                    .await
+                    .unwrap_or_else(|| json!({})),
+            ),
             None => None,
         };
         let request = |token: &str| {
@@ -65,14 +72,14 @@ pub(crate) fn is_admin_operation(api: &Api, operation: &Operation) -> bool {
     if operation.method == Method::OPTIONS {
         return false;
     }
-    let in_path = operation
-        .path
-        .split('/')
-        .any(|segment| segment.eq_ignore_ascii_case("admin") || segment.eq_ignore_ascii_case("admins"));
-    let in_id = operation
-        .operation_id
-        .as_deref()
-        .is_some_and(|id| id.to_ascii_lowercase().split(['_', '-', '.']).any(|word| word == "admin"));
+    let in_path = operation.path.split('/').any(|segment| {
+        segment.eq_ignore_ascii_case("admin") || segment.eq_ignore_ascii_case("admins")
+    });
+    let in_id = operation.operation_id.as_deref().is_some_and(|id| {
+        id.to_ascii_lowercase()
+            .split(['_', '-', '.'])
+            .any(|word| word == "admin")
+    });
     let pointer = format!(
         "/paths/{}/{}",
         operation.path.replace('~', "~0").replace('/', "~1"),
@@ -82,14 +89,21 @@ pub(crate) fn is_admin_operation(api: &Api, operation: &Operation) -> bool {
     let tagged = documented
         .and_then(|entry| entry.get("tags"))
         .and_then(Value::as_array)
-        .is_some_and(|tags| tags.iter().any(|tag| tag.as_str().is_some_and(|tag| tag.eq_ignore_ascii_case("admin"))));
+        .is_some_and(|tags| {
+            tags.iter().any(|tag| {
+                tag.as_str()
+                    .is_some_and(|tag| tag.eq_ignore_ascii_case("admin"))
+            })
+        });
     let described = ["summary", "description"].into_iter().any(|key| {
         documented
             .and_then(|entry| entry.get(key))
             .and_then(Value::as_str)
             .is_some_and(|text| {
                 let text = text.to_ascii_lowercase();
-                text.contains("admin only") || text.contains("admins only") || text.contains("admin-only")
+                text.contains("admin only")
+                    || text.contains("admins only")
+                    || text.contains("admin-only")
                     || text.contains("requires the admin role")
             })
     });

@@ -19,8 +19,10 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
     let user_b = ctx.user(1)?;
     let api = ctx.api;
-    let owned: Vec<Collection<'_>> =
-        collections(api).into_iter().filter(Collection::is_owned).collect();
+    let owned: Vec<Collection<'_>> = collections(api)
+        .into_iter()
+        .filter(Collection::is_owned)
+        .collect();
     if owned.is_empty() {
         return Err(NotRun::Skipped(
             "the document has no collection whose item operations require authentication".into(),
@@ -43,24 +45,48 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             let path = fill_path(api, read, &values);
             let anonymous = ctx.send(Request::new(Method::GET, &path)).await;
             if succeeded(&anonymous) {
-                report(ctx, "bola-anonymous-read", "read another user's record without credentials", read, anonymous);
+                report(
+                    ctx,
+                    "bola-anonymous-read",
+                    "read another user's record without credentials",
+                    read,
+                    anonymous,
+                );
             }
-            let exchange = ctx.send(Request::new(Method::GET, &path).bearer(&user_b.access_token)).await;
+            let exchange = ctx
+                .send(Request::new(Method::GET, &path).bearer(&user_b.access_token))
+                .await;
             if succeeded(&exchange) {
-                report(ctx, "bola-read", "read another user's record", read, exchange);
+                report(
+                    ctx,
+                    "bola-read",
+                    "read another user's record",
+                    read,
+                    exchange,
+                );
             }
         }
         for (operation, id_text, what) in [
-            (collection.update, "bola-update", "changed another user's record"),
-            (collection.replace, "bola-replace", "replaced another user's record"),
+            (
+                collection.update,
+                "bola-update",
+                "changed another user's record",
+            ),
+            (
+                collection.replace,
+                "bola-replace",
+                "replaced another user's record",
+            ),
         ] {
             let Some(operation) = operation.filter(|operation| operation.requires_auth) else {
                 continue;
             };
-            let body = valid_body(ctx, operation, user_b).await.unwrap_or_else(|| json!({}));
+            let body = valid_body(ctx, operation, user_b)
+                .await
+                .unwrap_or_else(|| json!({}));
             let path = fill_path(api, operation, &values);
-            let request = Request::json(operation.method.clone(), &path, &body)
-                .bearer(&user_b.access_token);
+            let request =
+                Request::json(operation.method.clone(), &path, &body).bearer(&user_b.access_token);
             let exchange = ctx.send(request).await;
             if succeeded(&exchange) {
                 report(ctx, id_text, what, operation, exchange);
@@ -72,7 +98,13 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 .send(Request::new(Method::DELETE, &path).bearer(&user_b.access_token))
                 .await;
             if succeeded(&exchange) {
-                report(ctx, "bola-delete", "deleted another user's record", delete, exchange);
+                report(
+                    ctx,
+                    "bola-delete",
+                    "deleted another user's record",
+                    delete,
+                    exchange,
+                );
             }
         }
     }

@@ -1,7 +1,6 @@
 //! What every probe works with: the client, document and session, a request counter that
 //! notices unexpected 429s, and the findings collected so far.
 
-use http::Method;
 use serde_json::Value;
 
 use super::SecurityOptions;
@@ -120,7 +119,10 @@ pub(crate) fn succeeded(exchange: &Exchange) -> bool {
 
 /// The response body as JSON, when it is JSON.
 pub(crate) fn json(exchange: &Exchange) -> Option<&Value> {
-    exchange.response.as_ref().and_then(|response| response.json.as_ref())
+    exchange
+        .response
+        .as_ref()
+        .and_then(|response| response.json.as_ref())
 }
 
 /// The response body as text.
@@ -145,10 +147,5 @@ pub(crate) fn header<'e>(exchange: &'e Exchange, name: &str) -> Option<&'e str> 
 
 /// `METHOD /path/{template}` of an operation.
 pub(crate) fn label(operation: &Operation) -> String {
-    format!("{} {}", operation.method, operation.path)
-}
-
-/// A request without a body.
-pub(crate) fn bare(method: Method, path: &str) -> Request {
-    Request::new(method, path)
+    operation.label()
 }

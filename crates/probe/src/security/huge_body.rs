@@ -11,8 +11,14 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
     let api = ctx.api;
     // Creates first: they are what a member can call.
-    let creates: Vec<_> = collections(api).into_iter().map(|collection| collection.create).collect();
-    let others = api.operations.iter().filter(|operation| operation.body.is_some() && operation.requires_auth);
+    let creates: Vec<_> = collections(api)
+        .into_iter()
+        .map(|collection| collection.create)
+        .collect();
+    let others = api
+        .operations
+        .iter()
+        .filter(|operation| operation.body.is_some() && operation.requires_auth);
     let mut tried = Vec::new();
     for operation in creates.into_iter().chain(others).take(3) {
         let field = operation
@@ -33,8 +39,16 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         let exchange = ctx.send(request).await;
         let (id, severity, what) = match status(&exchange) {
             None | Some(400 | 413 | 422) => return Ok(()),
-            Some(code @ 200..=299) => ("huge-body-accepted", Severity::High, format!("accepted it with {code}")),
-            Some(code @ 500..=599) => ("huge-body-server-error", Severity::Medium, format!("failed with {code}")),
+            Some(code @ 200..=299) => (
+                "huge-body-accepted",
+                Severity::High,
+                format!("accepted it with {code}"),
+            ),
+            Some(code @ 500..=599) => (
+                "huge-body-server-error",
+                Severity::Medium,
+                format!("failed with {code}"),
+            ),
             Some(code) => {
                 tried.push(format!("{} ({code})", label(operation)));
                 continue;
@@ -46,7 +60,10 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 severity,
                 title: format!("{}: no request body limit", label(operation)),
                 operation: Some(label(operation)),
-                detail: format!("a {} byte JSON body was read and the service {what}", ctx.options.huge_body_bytes),
+                detail: format!(
+                    "a {} byte JSON body was read and the service {what}",
+                    ctx.options.huge_body_bytes
+                ),
                 fix_hint: "Limit request bodies (e.g. `DefaultBodyLimit`/`RequestBodyLimitLayer`) \
                            and answer larger ones with 413.",
             },
@@ -55,8 +72,13 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         return Ok(());
     }
     if tried.is_empty() {
-        Err(NotRun::Skipped("the document has no operation that takes a body".into()))
+        Err(NotRun::Skipped(
+            "the document has no operation that takes a body".into(),
+        ))
     } else {
-        Err(NotRun::Inconclusive(format!("the huge body was refused for other reasons: {}", tried.join(", "))))
+        Err(NotRun::Inconclusive(format!(
+            "the huge body was refused for other reasons: {}",
+            tried.join(", ")
+        )))
     }
 }

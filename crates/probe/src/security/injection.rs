@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, body_text, json, label, status};
 use super::finding::Severity;
 use super::leaks;
-use super::targets::{Collection, collections, create_record, fill_path, list_items, list_operations};
+use super::targets::{
+    Collection, collections, create_record, fill_path, list_items, list_operations,
+};
 use crate::exchange::{Exchange, Request};
 use crate::openapi::{Operation, ParamLocation};
 use crate::schema;
@@ -32,7 +34,10 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             operation
                 .parameters
                 .iter()
-                .filter(|parameter| parameter.location == ParamLocation::Query && is_free_text(api, &parameter.schema))
+                .filter(|parameter| {
+                    parameter.location == ParamLocation::Query
+                        && is_free_text(api, &parameter.schema)
+                })
                 .map(move |parameter| (operation, parameter.name.clone()))
         })
         .collect();
@@ -46,24 +51,43 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             "the document has no free-text query parameter and no item path to inject into".into(),
         ));
     }
-    for collection in all_collections.iter().filter(|collection| collection.is_owned()) {
+    for collection in all_collections
+        .iter()
+        .filter(|collection| collection.is_owned())
+    {
         // Records of A's that B must not see make a boolean injection visible.
         let _ = create_record(ctx, collection, user_a).await;
     }
     for (operation, parameter) in &searchable {
         let url = |value: &str| format!("{}?{}={}", operation.path, parameter, encode(value));
         for payload in ERROR_PAYLOADS {
-            let exchange = ctx.send(Request::new(Method::GET, url(payload)).bearer(&user_b.access_token)).await;
-            if judge_error(ctx, operation, &format!("query parameter `{parameter}`"), payload, exchange) {
+            let exchange = ctx
+                .send(Request::new(Method::GET, url(payload)).bearer(&user_b.access_token))
+                .await;
+            if judge_error(
+                ctx,
+                operation,
+                &format!("query parameter `{parameter}`"),
+                payload,
+                exchange,
+            ) {
                 break;
             }
         }
         let nonsense = format!("zq{}xj", schema::nonce());
-        let baseline = ctx.send(Request::new(Method::GET, url(&nonsense)).bearer(&user_b.access_token)).await;
-        let Some(baseline_count) = item_count(&baseline) else { continue };
+        let baseline = ctx
+            .send(Request::new(Method::GET, url(&nonsense)).bearer(&user_b.access_token))
+            .await;
+        let Some(baseline_count) = item_count(&baseline) else {
+            continue;
+        };
         for payload in BOOLEAN_PAYLOADS {
-            let exchange = ctx.send(Request::new(Method::GET, url(payload)).bearer(&user_b.access_token)).await;
-            let Some(count) = item_count(&exchange) else { continue };
+            let exchange = ctx
+                .send(Request::new(Method::GET, url(payload)).bearer(&user_b.access_token))
+                .await;
+            let Some(count) = item_count(&exchange) else {
+                continue;
+            };
             if count > baseline_count {
                 ctx.report(
                     FindingDraft {
@@ -85,9 +109,21 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     }
     for (collection, read) in item_reads {
         for payload in ["'", "1' OR '1'='1"] {
-            let path = fill_path(api, read, &[(collection.id_param.as_str(), encode(payload).as_str())]);
-            let exchange = ctx.send(Request::new(Method::GET, path).bearer(&user_b.access_token)).await;
-            if judge_error(ctx, read, &format!("path parameter `{}`", collection.id_param), payload, exchange) {
+            let path = fill_path(
+                api,
+                read,
+                &[(collection.id_param.as_str(), encode(payload).as_str())],
+            );
+            let exchange = ctx
+                .send(Request::new(Method::GET, path).bearer(&user_b.access_token))
+                .await;
+            if judge_error(
+                ctx,
+                read,
+                &format!("path parameter `{}`", collection.id_param),
+                payload,
+                exchange,
+            ) {
                 break;
             }
         }
@@ -99,7 +135,9 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
 fn is_free_text(api: &crate::openapi::Api, schema_value: &Value) -> bool {
     let effective = schema::effective(api, schema_value);
     schema::primary_type(&effective) == Some("string")
-        && ["enum", "format", "pattern", "const"].iter().all(|key| effective.get(key).is_none())
+        && ["enum", "format", "pattern", "const"]
+            .iter()
+            .all(|key| effective.get(key).is_none())
 }
 
 fn item_count(exchange: &Exchange) -> Option<usize> {
@@ -110,7 +148,13 @@ fn item_count(exchange: &Exchange) -> Option<usize> {
 }
 
 /// Reports a 5xx or a database leak; `true` when it did.
-fn judge_error(ctx: &mut Ctx<'_>, operation: &Operation, place: &str, payload: &str, exchange: Exchange) -> bool {
+fn judge_error(
+    ctx: &mut Ctx<'_>,
+    operation: &Operation,
+    place: &str,
+    payload: &str,
+    exchange: Exchange,
+) -> bool {
     let code = status(&exchange).unwrap_or_default();
     let text = body_text(&exchange);
     let encoded = encode(payload);
@@ -124,13 +168,19 @@ fn judge_error(ctx: &mut Ctx<'_>, operation: &Operation, place: &str, payload: &
     let observed = if markers.is_empty() {
         format!("answered {code}")
     } else {
-        format!("answered {code} with {} in the body", leaks::names(&markers))
+        format!(
+            "answered {code} with {} in the body",
+            leaks::names(&markers)
+        )
     };
     ctx.report(
         FindingDraft {
             id: "sql-injection-error",
             severity: Severity::High,
-            title: format!("{}: SQL metacharacters in {place} break the query", label(operation)),
+            title: format!(
+                "{}: SQL metacharacters in {place} break the query",
+                label(operation)
+            ),
             operation: Some(label(operation)),
             detail: format!("`{payload}` in {place} {observed}"),
             fix_hint: FIX,
@@ -145,7 +195,9 @@ pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(byte).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()

@@ -15,11 +15,37 @@ use crate::openapi::Api;
 use crate::schema;
 
 const WORDS: &[&str] = &[
-    "debug", "internal", "admin", "export", "backup", "config", "test", "dev", "status",
-    "actuator", "actuator/env", ".env", ".git/config", "server-status", "graphql", "console",
+    "debug",
+    "internal",
+    "admin",
+    "export",
+    "backup",
+    "config",
+    "test",
+    "dev",
+    "status",
+    "actuator",
+    "actuator/env",
+    ".env",
+    ".git/config",
+    "server-status",
+    "graphql",
+    "console",
 ];
 /// Documentation and operations endpoints: serving them undocumented is not a shadow API.
-const IGNORED: &[&str] = &["openapi.json", "openapi.yaml", "docs", "swagger.json", "api-docs", "health", "healthz", "metrics", "ready", "readyz", "livez"];
+const IGNORED: &[&str] = &[
+    "openapi.json",
+    "openapi.yaml",
+    "docs",
+    "swagger.json",
+    "api-docs",
+    "health",
+    "healthz",
+    "metrics",
+    "ready",
+    "readyz",
+    "livez",
+];
 const MAX_SHADOW_PATHS: usize = 4;
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
@@ -35,14 +61,22 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     for path in candidates {
         let exchange = ctx.send(Request::new(Method::GET, &path)).await;
         let (exchange, authenticated) = match (status(&exchange), &token) {
-            (Some(401 | 403), Some(token)) => (ctx.send(Request::new(Method::GET, &path).bearer(token)).await, true),
+            (Some(401 | 403), Some(token)) => (
+                ctx.send(Request::new(Method::GET, &path).bearer(token))
+                    .await,
+                true,
+            ),
             _ => (exchange, false),
         };
         if !answers(&exchange, fallback_body.as_deref()) {
             continue;
         }
         let (id, severity, who) = if authenticated {
-            ("undocumented-route-authenticated", Severity::Medium, "to an authenticated user")
+            (
+                "undocumented-route-authenticated",
+                Severity::Medium,
+                "to an authenticated user",
+            )
         } else {
             ("undocumented-route", Severity::High, "without credentials")
         };
@@ -72,7 +106,8 @@ fn answers(exchange: &Exchange, fallback_body: Option<&str>) -> bool {
     }
     let body = body_text(exchange);
     let has_content = !body.trim().is_empty()
-        || header(exchange, "content-type").is_some_and(|value| value.contains("json") || value.contains("text"));
+        || header(exchange, "content-type")
+            .is_some_and(|value| value.contains("json") || value.contains("text"));
     has_content && fallback_body != Some(body.as_str())
 }
 
@@ -82,13 +117,20 @@ fn candidates(api: &Api) -> Vec<String> {
     let mut shadows = Vec::new();
     for operation in &api.operations {
         let segments: Vec<&str> = operation.path.split('/').collect();
-        let Some(position) = segments.iter().position(|segment| is_version(segment)) else { continue };
+        let Some(position) = segments.iter().position(|segment| is_version(segment)) else {
+            continue;
+        };
         prefixes.insert(segments[..=position].join("/"));
-        let Ok(version) = segments[position][1..].parse::<u32>() else { continue };
+        let Ok(version) = segments[position][1..].parse::<u32>() else {
+            continue;
+        };
         if operation.method != Method::GET || operation.path.contains('{') {
             continue;
         }
-        for other in [version.checked_sub(1), version.checked_add(1)].into_iter().flatten() {
+        for other in [version.checked_sub(1), version.checked_add(1)]
+            .into_iter()
+            .flatten()
+        {
             let mut shadow = segments.clone();
             let replaced = format!("v{other}");
             shadow[position] = &replaced;
@@ -106,11 +148,15 @@ fn candidates(api: &Api) -> Vec<String> {
 }
 
 fn is_version(segment: &str) -> bool {
-    segment.len() > 1 && segment.starts_with('v') && segment[1..].chars().all(|c| c.is_ascii_digit())
+    segment.len() > 1
+        && segment.starts_with('v')
+        && segment[1..].chars().all(|c| c.is_ascii_digit())
 }
 
 fn is_ignored(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|last| IGNORED.iter().any(|ignored| last.starts_with(ignored)))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| IGNORED.iter().any(|ignored| last.starts_with(ignored)))
 }
 
 /// Whether `path` matches a documented template by shape (`{x}` matches any segment).
@@ -119,9 +165,8 @@ pub(crate) fn is_documented(api: &Api, path: &str) -> bool {
     api.operations.iter().any(|operation| {
         let template: Vec<&str> = operation.path.trim_end_matches('/').split('/').collect();
         template.len() == segments.len()
-            && template
-                .iter()
-                .zip(&segments)
-                .all(|(expected, actual)| expected == actual || (expected.starts_with('{') && expected.ends_with('}')))
+            && template.iter().zip(&segments).all(|(expected, actual)| {
+                expected == actual || (expected.starts_with('{') && expected.ends_with('}'))
+            })
     })
 }

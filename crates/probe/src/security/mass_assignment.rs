@@ -13,7 +13,9 @@ use super::accounts;
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, json as response_json, label, succeeded};
 use super::finding::Severity;
 use super::jwt::Jwt;
-use super::targets::{self, Collection, collections, create_record, fill_path, marker_for, properties, valid_body};
+use super::targets::{
+    self, Collection, collections, create_record, fill_path, marker_for, properties, valid_body,
+};
 use crate::exchange::Request;
 use crate::openapi::Operation;
 
@@ -42,16 +44,22 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
 
 /// Registers with `role: admin` (and friends) and checks the result, `/me` and the token.
 async fn register_as_admin(ctx: &mut Ctx<'_>) -> bool {
-    let extra = [("role", json!("admin")), ("is_admin", json!(true)), ("roles", json!(["admin"]))];
-    let Ok(user) = accounts::fresh_user(ctx, &extra).await else { return false };
+    let extra = [
+        ("role", json!("admin")),
+        ("is_admin", json!(true)),
+        ("roles", json!(["admin"])),
+    ];
+    let Ok(user) = accounts::fresh_user(ctx, &extra).await else {
+        return false;
+    };
     let mut evidence = None;
-    if let Some(claims) = Jwt::parse(&user.access_token).map(|token| Value::Object(token.claims)) {
-        if is_admin(&claims) {
-            evidence = Some(("the access token's claims", None));
-        }
+    if Jwt::parse(&user.access_token).is_some_and(|token| is_admin(&Value::Object(token.claims))) {
+        evidence = Some(("the access token's claims", None));
     }
     if let Some(me) = accounts::find(ctx.api, &Method::GET, "me") {
-        let exchange = ctx.send(Request::new(Method::GET, &me.path).bearer(&user.access_token)).await;
+        let exchange = ctx
+            .send(Request::new(Method::GET, &me.path).bearer(&user.access_token))
+            .await;
         if response_json(&exchange).is_some_and(is_admin) {
             evidence = Some(("the signed-in user's profile", Some(exchange)));
         }
@@ -87,25 +95,42 @@ fn is_admin(value: &Value) -> bool {
 
 /// The create operation and (on a record of A's) the update operations of one collection.
 /// `false` when A cannot create records there.
-async fn on_collection(ctx: &mut Ctx<'_>, collection: &Collection<'_>, user_a: &crate::session::Principal) -> bool {
-    let Ok((id, control, _)) = create_record(ctx, collection, user_a).await else { return false };
+async fn on_collection(
+    ctx: &mut Ctx<'_>,
+    collection: &Collection<'_>,
+    user_a: &crate::session::Principal,
+) -> bool {
+    let Ok((id, control, _)) = create_record(ctx, collection, user_a).await else {
+        return false;
+    };
     let injected = injected_properties(ctx, collection.create);
     if let Some(mut body) = valid_body(ctx, collection.create, user_a).await {
         if let Value::Object(object) = &mut body {
             object.extend(injected.clone());
         }
-        let request = Request::json(Method::POST, &collection.create.path, &body).bearer(&user_a.access_token);
+        let request = Request::json(Method::POST, &collection.create.path, &body)
+            .bearer(&user_a.access_token);
         let exchange = ctx.send(request).await;
         judge(ctx, collection.create, &injected, &control, exchange);
     }
-    for operation in [collection.update, collection.replace].into_iter().flatten() {
-        let mut body = valid_body(ctx, operation, user_a).await.unwrap_or_else(|| json!({}));
+    for operation in [collection.update, collection.replace]
+        .into_iter()
+        .flatten()
+    {
+        let mut body = valid_body(ctx, operation, user_a)
+            .await
+            .unwrap_or_else(|| json!({}));
         let injected = injected_properties(ctx, operation);
         if let Value::Object(object) = &mut body {
             object.extend(injected.clone());
         }
-        let path = fill_path(ctx.api, operation, &[(collection.id_param.as_str(), id.as_str())]);
-        let request = Request::json(operation.method.clone(), &path, &body).bearer(&user_a.access_token);
+        let path = fill_path(
+            ctx.api,
+            operation,
+            &[(collection.id_param.as_str(), id.as_str())],
+        );
+        let request =
+            Request::json(operation.method.clone(), &path, &body).bearer(&user_a.access_token);
         let exchange = ctx.send(request).await;
         judge(ctx, operation, &injected, &control, exchange);
     }
@@ -130,7 +155,10 @@ fn injected_properties(ctx: &Ctx<'_>, operation: &Operation) -> Map<String, Valu
         ("user_id", json!({"type": "string", "format": "uuid"})),
         ("role", json!({"type": "string"})),
         ("is_admin", json!({"type": "boolean"})),
-        ("created_at", json!({"type": "string", "format": "date-time"})),
+        (
+            "created_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
     ];
     for (name, schema) in defaults {
         if !request.contains_key(name) {
@@ -161,17 +189,25 @@ fn judge(
     if !succeeded(&exchange) {
         return;
     }
-    let Some(record) = response_json(&exchange) else { return };
+    let Some(record) = response_json(&exchange) else {
+        return;
+    };
     let took_effect: Vec<&String> = injected
         .iter()
-        .filter(|(name, value)| record.get(name.as_str()) == Some(value) && control.get(name.as_str()) != Some(value))
+        .filter(|(name, value)| {
+            record.get(name.as_str()) == Some(value) && control.get(name.as_str()) != Some(value)
+        })
         .map(|(name, _)| name)
         .collect();
     if took_effect.is_empty() {
         return;
     }
-    let owner = took_effect.iter().any(|name| OWNER_KEYS.contains(&name.as_str()));
-    let role = took_effect.iter().any(|name| ROLE_KEYS.contains(&name.as_str()));
+    let owner = took_effect
+        .iter()
+        .any(|name| OWNER_KEYS.contains(&name.as_str()));
+    let role = took_effect
+        .iter()
+        .any(|name| ROLE_KEYS.contains(&name.as_str()));
     let (id, severity) = match (owner, role) {
         (true, _) => ("mass-assignment-owner", Severity::Critical),
         (false, true) => ("mass-assignment-role", Severity::Critical),
@@ -182,7 +218,11 @@ fn judge(
         FindingDraft {
             id,
             severity,
-            title: format!("{}: client-set {} accepted", label(operation), names.join(", ")),
+            title: format!(
+                "{}: client-set {} accepted",
+                label(operation),
+                names.join(", ")
+            ),
             operation: Some(label(operation)),
             detail: format!(
                 "the request carried properties its schema does not allow; the response shows \

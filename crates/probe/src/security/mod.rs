@@ -75,7 +75,12 @@ impl Default for SecurityOptions {
 
 /// Runs every probe not in `options.skip`, in [`ProbeId::ALL`] order, against the service
 /// `client` talks to, with the credentials of `session`.
-pub async fn run(client: &Client, api: &Api, session: &Session, options: &SecurityOptions) -> SecurityReport {
+pub async fn run(
+    client: &Client,
+    api: &Api,
+    session: &Session,
+    options: &SecurityOptions,
+) -> SecurityReport {
     let mut report = SecurityReport::default();
     for id in ProbeId::ALL {
         let category = category(id);
@@ -83,7 +88,9 @@ pub async fn run(client: &Client, api: &Api, session: &Session, options: &Securi
             report.probes.push(ProbeResult {
                 id,
                 owasp: category.into(),
-                status: ProbeStatus::Skipped { reason: "skipped by the options".into() },
+                status: ProbeStatus::Skipped {
+                    reason: "skipped by the options".into(),
+                },
                 requests: 0,
             });
             continue;
@@ -111,13 +118,20 @@ pub async fn run(client: &Client, api: &Api, session: &Session, options: &Securi
         let throttled = ctx.throttled.take().filter(|_| id != ProbeId::RateLimit);
         let status = match (outcome, throttled) {
             (Err(NotRun::Skipped(reason)), _) => ProbeStatus::Skipped { reason },
-            (Err(NotRun::Inconclusive(reason)), _) | (Ok(()), Some(reason)) => ProbeStatus::Inconclusive { reason },
+            (Err(NotRun::Inconclusive(reason)), _) | (Ok(()), Some(reason)) => {
+                ProbeStatus::Inconclusive { reason }
+            }
             (Ok(()), None) => ProbeStatus::Ran,
         };
         tracing::debug!(probe = ?id, requests = ctx.requests, findings = ctx.findings.len(), "security probe done");
         report.requests_sent += ctx.requests;
         report.findings.append(&mut ctx.findings);
-        report.probes.push(ProbeResult { id, owasp: category.into(), status, requests: ctx.requests });
+        report.probes.push(ProbeResult {
+            id,
+            owasp: category.into(),
+            status,
+            requests: ctx.requests,
+        });
     }
     report
 }
@@ -128,7 +142,9 @@ fn category(id: ProbeId) -> &'static str {
         ProbeId::BrokenAuthentication => owasp::BROKEN_AUTHENTICATION,
         ProbeId::MassAssignment => owasp::BOPLA,
         ProbeId::Bfla => owasp::BFLA,
-        ProbeId::Injection | ProbeId::Misconfiguration | ProbeId::Secrets => owasp::MISCONFIGURATION,
+        ProbeId::Injection | ProbeId::Misconfiguration | ProbeId::Secrets => {
+            owasp::MISCONFIGURATION
+        }
         ProbeId::Inventory => owasp::INVENTORY,
         ProbeId::PageSize | ProbeId::HugeBody | ProbeId::RateLimit => owasp::RESOURCE_CONSUMPTION,
     }

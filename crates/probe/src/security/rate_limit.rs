@@ -14,7 +14,9 @@ use crate::openapi::Operation;
 
 const CONCURRENCY: usize = 16;
 /// Paths rate limits commonly exempt on purpose (probes and scrapers).
-const EXEMPT: &[&str] = &["health", "healthz", "ready", "readyz", "livez", "metrics", "openapi", "docs"];
+const EXEMPT: &[&str] = &[
+    "health", "healthz", "ready", "readyz", "livez", "metrics", "openapi", "docs",
+];
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let burst = ctx.options.rate_limit_burst;
@@ -28,13 +30,29 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             && operation.requires_auth == protected
             && !EXEMPT.iter().any(|word| operation.path.contains(word))
     };
-    let protected = api.operations.iter().find(|operation| cheap_get(operation, true));
-    let public = api.operations.iter().find(|operation| cheap_get(operation, false));
+    let protected = api
+        .operations
+        .iter()
+        .find(|operation| cheap_get(operation, true));
+    let public = api
+        .operations
+        .iter()
+        .find(|operation| cheap_get(operation, false));
     let token = ctx.user(0).ok().map(|user| user.access_token.clone());
     let mut probed = 0;
     for (operation, token, id, who) in [
-        (protected, token.as_deref(), "no-rate-limit-authenticated", "one user"),
-        (public, None, "no-rate-limit-anonymous", "one anonymous client"),
+        (
+            protected,
+            token.as_deref(),
+            "no-rate-limit-authenticated",
+            "one user",
+        ),
+        (
+            public,
+            None,
+            "no-rate-limit-anonymous",
+            "one anonymous client",
+        ),
     ] {
         let Some(operation) = operation else { continue };
         if operation.requires_auth && token.is_none() {
@@ -60,13 +78,20 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         );
     }
     if probed == 0 {
-        return Err(NotRun::Skipped("the document has no GET without path parameters to burst".into()));
+        return Err(NotRun::Skipped(
+            "the document has no GET without path parameters to burst".into(),
+        ));
     }
     Ok(())
 }
 
 /// Sends up to `burst` requests, stopping at the first 429: `(sent, last exchange, limited)`.
-async fn burst_at(ctx: &Ctx<'_>, operation: &Operation, token: Option<&str>, burst: u32) -> (u32, Option<Exchange>, bool) {
+async fn burst_at(
+    ctx: &Ctx<'_>,
+    operation: &Operation,
+    token: Option<&str>,
+    burst: u32,
+) -> (u32, Option<Exchange>, bool) {
     let limited = AtomicBool::new(false);
     let client = ctx.client;
     let results: Vec<Option<Exchange>> = futures_util::stream::iter(0..burst)

@@ -5,7 +5,6 @@
 use http::Method;
 use serde_json::{Map, Value, json};
 
-
 use super::ctx::{Ctx, json as response_json, succeeded};
 use crate::exchange::{Exchange, Request};
 use crate::openapi::{Api, Operation, ParamLocation};
@@ -26,12 +25,15 @@ pub(crate) struct Collection<'a> {
 impl Collection<'_> {
     /// The item operations that exist, with what they do to a record.
     pub fn item_operations(&self) -> impl Iterator<Item = &Operation> {
-        [self.read, self.update, self.replace, self.delete].into_iter().flatten()
+        [self.read, self.update, self.replace, self.delete]
+            .into_iter()
+            .flatten()
     }
 
     /// Whether some item operation requires credentials (records belong to someone).
     pub fn is_owned(&self) -> bool {
-        self.item_operations().any(|operation| operation.requires_auth)
+        self.item_operations()
+            .any(|operation| operation.requires_auth)
     }
 }
 
@@ -53,8 +55,13 @@ pub(crate) fn collections(api: &Api) -> Vec<Collection<'_>> {
             delete: None,
         };
         for operation in &api.operations {
-            let Some(rest) = operation.path.strip_prefix(&prefix) else { continue };
-            let Some(name) = rest.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) else {
+            let Some(rest) = operation.path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some(name) = rest
+                .strip_prefix('{')
+                .and_then(|rest| rest.strip_suffix('}'))
+            else {
                 continue;
             };
             if name.contains(['/', '{']) {
@@ -105,7 +112,11 @@ pub(crate) fn fill_path(api: &Api, operation: &Operation, values: &[(&str, &str)
         }
         let value = match values.iter().find(|(name, _)| *name == parameter.name) {
             Some((_, value)) => (*value).to_string(),
-            None => scalar_text(&schema::sample(api, &parameter.schema, &schema::Hints::default())),
+            None => scalar_text(&schema::sample(
+                api,
+                &parameter.schema,
+                &schema::Hints::default(),
+            )),
         };
         path = path.replace(&format!("{{{}}}", parameter.name), &value);
     }
@@ -153,7 +164,9 @@ pub(crate) async fn valid_body(
     let body_schema = &operation.body.as_ref()?.schema;
     let mut hints = schema::Hints::new();
     for name in properties(ctx.api, body_schema).keys() {
-        let Some(stem) = name.strip_suffix("_id") else { continue };
+        let Some(stem) = name.strip_suffix("_id") else {
+            continue;
+        };
         if matches!(stem, "owner" | "user" | "") {
             continue;
         }
@@ -167,11 +180,17 @@ pub(crate) async fn valid_body(
 /// The id of some record of the collection named like `stem` (`book` → `/books`), creating one
 /// as the admin (or `user`) when the list is empty.
 async fn existing_record(ctx: &mut Ctx<'_>, stem: &str, user: &Principal) -> Option<Value> {
-    let plurals = [format!("{stem}s"), format!("{stem}es"), format!("{}ies", stem.trim_end_matches('y'))];
+    let plurals = [
+        format!("{stem}s"),
+        format!("{stem}es"),
+        format!("{}ies", stem.trim_end_matches('y')),
+    ];
     let list = ctx.api.operations.iter().find(|operation| {
         operation.method == Method::GET
             && !operation.path.contains('{')
-            && plurals.iter().any(|plural| operation.path.ends_with(&format!("/{plural}")))
+            && plurals
+                .iter()
+                .any(|plural| operation.path.ends_with(&format!("/{plural}")))
     })?;
     let mut request = Request::new(Method::GET, &list.path);
     if list.requires_auth {
@@ -196,9 +215,14 @@ async fn existing_record(ctx: &mut Ctx<'_>, stem: &str, user: &Principal) -> Opt
         &schema::Hints::default(),
     );
     let exchange = ctx
-        .send(Request::json(Method::POST, &collection.create.path, &body).bearer(&creator.access_token))
+        .send(
+            Request::json(Method::POST, &collection.create.path, &body)
+                .bearer(&creator.access_token),
+        )
         .await;
-    response_json(&exchange).and_then(|record| record.get("id")).cloned()
+    response_json(&exchange)
+        .and_then(|record| record.get("id"))
+        .cloned()
 }
 
 /// A record `user` created in `collection`: its id, its JSON and the exchange; or the
@@ -210,7 +234,9 @@ pub(crate) async fn create_record(
 ) -> Result<(String, Value, Exchange), Option<Exchange>> {
     let body = valid_body(ctx, collection.create, user).await.ok_or(None)?;
     let exchange = ctx
-        .send(Request::json(Method::POST, &collection.create.path, &body).bearer(&user.access_token))
+        .send(
+            Request::json(Method::POST, &collection.create.path, &body).bearer(&user.access_token),
+        )
         .await;
     if !succeeded(&exchange) {
         return Err(Some(exchange));
@@ -231,7 +257,12 @@ pub(crate) fn properties(api: &Api, schema_value: &Value) -> Map<String, Value> 
         .cloned()
         .unwrap_or_default();
     for key in ["allOf", "oneOf", "anyOf"] {
-        for part in resolved.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for part in resolved
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             found.extend(properties(api, part));
         }
     }
@@ -254,7 +285,10 @@ pub(crate) fn resolved(api: &Api, schema_value: &Value) -> Value {
 
 /// Marker value placed in injected properties, distinct from anything a service would pick.
 pub(crate) fn marker_for(property: &Value) -> Value {
-    let kind = property.get("type").and_then(Value::as_str).unwrap_or("string");
+    let kind = property
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("string");
     let format = property.get("format").and_then(Value::as_str).unwrap_or("");
     match (kind, format) {
         ("integer", _) => json!(987_654_321),
