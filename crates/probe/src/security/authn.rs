@@ -1,0 +1,219 @@
+//! API2 Broken Authentication: a protected `GET` called without a token, with a malformed
+//! one, and with forgeries of user A's token (expired, wrong signature, `alg: none`, tampered
+//! claims) — any 2xx is critical. Then a fresh user logs out: its refresh token must stop
+//! working (2xx is high) and its access token should (2xx is medium, common with stateless
+//! JWTs until they expire).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::Method;
+use serde_json::json;
+
+use super::accounts::{self, REFRESH_KEYS};
+use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
+use super::finding::Severity;
+use super::jwt::{self, Jwt};
+use crate::exchange::{Exchange, Request};
+use crate::openapi::Operation;
+
+const FIX_VERIFY: &str = "Verify every token: signature with the expected algorithm only \
+                          (never `none`), expiry, and the claims as signed; refuse anything \
+                          else with 401.";
+
+pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
+    let user_a = ctx.user(0)?;
+    let protected: Vec<&Operation> = ctx
+        .api
+        .operations
+        .iter()
+        .filter(|operation| {
+            operation.requires_auth
+                && operation.method == Method::GET
+                && !operation.path.contains('{')
+        })
+        .collect();
+    let Some(&target) = protected.first() else {
+        return Err(NotRun::Skipped(
+            "the document has no protected GET without path parameters".into(),
+        ));
+    };
+    let baseline = ctx
+        .send(get(&target.path, Some(&user_a.access_token)))
+        .await;
+    if !succeeded(&baseline) {
+        return Err(NotRun::Inconclusive(format!(
+            "user A's own token was refused on {} ({:?}), so refusals prove nothing",
+            label(target),
+            status(&baseline)
+        )));
+    }
+    for operation in &protected {
+        let exchange = ctx.send(get(&operation.path, None)).await;
+        if succeeded(&exchange) {
+            report(
+                ctx,
+                "auth-missing-token",
+                "answers without credentials",
+                operation,
+                exchange,
+            );
+        }
+    }
+    let exchange = ctx.send(get(&target.path, Some("not-a-token"))).await;
+    if succeeded(&exchange) {
+        report(
+            ctx,
+            "auth-malformed-token",
+            "accepts a malformed token",
+            target,
+            exchange,
+        );
+    }
+    if let Some(token) = Jwt::parse(&user_a.access_token) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or_default();
+        let other_subject = ctx
+            .session
+            .users
+            .get(1)
+            .and_then(|user_b| Jwt::parse(&user_b.access_token))
+            .and_then(|user_b| user_b.claims.get("sub").cloned());
+        let forgeries = [
+            (
+                "auth-expired-token",
+                "accepts an expired token",
+                jwt::expired(&token, now),
+            ),
+            (
+                "auth-wrong-signature",
+                "accepts a token with a wrong signature",
+                jwt::wrong_signature(&token),
+            ),
+            (
+                "auth-alg-none",
+                "accepts an unsigned `alg: none` token",
+                jwt::alg_none(&token),
+            ),
+            (
+                "auth-tampered-claims",
+                "accepts a token whose claims were changed after signing",
+                jwt::tampered(&token, other_subject.as_ref()),
+            ),
+        ];
+        for (id, what, forged) in forgeries {
+            let exchange = ctx.send(get(&target.path, Some(&forged.encode()))).await;
+            if succeeded(&exchange) {
+                report(ctx, id, what, target, exchange);
+            }
+        }
+    }
+    revocation(ctx, target).await;
+    Ok(())
+}
+
+/// The logout part: a fresh user logs out, then uses its old refresh and access tokens.
+async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
+    let api = ctx.api;
+    let Some(logout) = ctx.session.operations.logout.as_ref() else {
+        return;
+    };
+    let Ok(user) = accounts::fresh_user(ctx, &[]).await else {
+        return;
+    };
+    let refresh_token = user.refresh_token.clone();
+    let overrides: Vec<(&str, serde_json::Value)> = refresh_token
+        .iter()
+        .flat_map(|token| REFRESH_KEYS.iter().map(move |key| (*key, json!(token))))
+        .collect();
+    let body = accounts::body_with(api, logout, &overrides);
+    let exchange = ctx
+        .send(Request::json(Method::POST, &logout.path, &body).bearer(&user.access_token))
+        .await;
+    if !succeeded(&exchange) {
+        return;
+    }
+    if let (Some(refresh), Some(token)) = (ctx.session.operations.refresh.as_ref(), &refresh_token)
+    {
+        let overrides: Vec<(&str, serde_json::Value)> = REFRESH_KEYS
+            .iter()
+            .map(|key| (*key, json!(token)))
+            .collect();
+        let body = accounts::body_with(api, refresh, &overrides);
+        let exchange = ctx
+            .send(Request::json(Method::POST, &refresh.path, &body))
+            .await;
+        if succeeded(&exchange) {
+            ctx.report(
+                FindingDraft {
+                    id: "auth-refresh-after-logout",
+                    severity: Severity::High,
+                    title: format!(
+                        "{}: a refresh token still works after logout",
+                        label(refresh)
+                    ),
+                    operation: Some(label(refresh)),
+                    detail: "the user logged out, then exchanged the refresh token from before \
+                             the logout for new tokens"
+                        .into(),
+                    fix_hint: "Revoke the session's refresh tokens on logout (store them \
+                               server-side, hashed) and refuse revoked ones with 401.",
+                },
+                Some(exchange),
+            );
+        }
+    }
+    let exchange = ctx.send(get(&target.path, Some(&user.access_token))).await;
+    if succeeded(&exchange) {
+        ctx.report(
+            FindingDraft {
+                id: "auth-access-after-logout",
+                severity: Severity::Medium,
+                title: format!(
+                    "{}: an access token still works after logout",
+                    label(target)
+                ),
+                operation: Some(label(target)),
+                detail: "the access token issued before the logout is still accepted. Common \
+                         with stateless JWTs (valid until they expire); acceptable only with \
+                         short lifetimes"
+                    .into(),
+                fix_hint: "Keep access tokens short-lived, or check a per-user token version \
+                           or deny list so logout revokes them.",
+            },
+            Some(exchange),
+        );
+    }
+}
+
+fn get(path: &str, token: Option<&str>) -> Request {
+    let request = Request::new(Method::GET, path);
+    match token {
+        Some(token) => request.bearer(token),
+        None => request,
+    }
+}
+
+fn report(
+    ctx: &mut Ctx<'_>,
+    id: &'static str,
+    what: &str,
+    operation: &Operation,
+    exchange: Exchange,
+) {
+    ctx.report(
+        FindingDraft {
+            id,
+            severity: Severity::Critical,
+            title: format!("{}: {what}", label(operation)),
+            operation: Some(label(operation)),
+            detail: format!(
+                "the operation requires authentication by the document, yet answered {}",
+                status(&exchange).unwrap_or_default()
+            ),
+            fix_hint: FIX_VERIFY,
+        },
+        Some(exchange),
+    );
+}

@@ -1,0 +1,236 @@
+//! API3 Broken Object Property Level Authorization (mass assignment): create and update
+//! requests carry, besides a valid body, properties the request schema does not allow
+//! (`id`, `owner_id`, `user_id`, `role`, `is_admin`, `created_at` and every property of the
+//! response schema missing from the request schema). A property "took effect" when the
+//! response shows the injected value and a control record made without it does not.
+//! Ownership or role changes are critical, other properties high. Registering with
+//! `role: admin` that yields an admin is critical.
+
+use http::Method;
+use serde_json::{Map, Value, json};
+
+use super::accounts;
+use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, json as response_json, label, succeeded};
+use super::finding::Severity;
+use super::jwt::Jwt;
+use super::targets::{
+    self, Collection, collections, create_record, fill_path, marker_for, properties, valid_body,
+};
+use crate::exchange::Request;
+use crate::openapi::Operation;
+
+const FIX: &str = "Deserialize requests into a type with only the writable fields (reject \
+                   unknown fields or ignore them) and set ids, owners, roles and timestamps on \
+                   the server.";
+
+const OWNER_KEYS: &[&str] = &["owner_id", "user_id", "owner", "author_id", "created_by"];
+const ROLE_KEYS: &[&str] = &["role", "roles", "is_admin", "admin"];
+
+pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
+    let mut probed = register_as_admin(ctx).await;
+    if let Ok(user_a) = ctx.user(0) {
+        for collection in collections(ctx.api) {
+            probed |= on_collection(ctx, &collection, user_a).await;
+        }
+    }
+    if probed {
+        Ok(())
+    } else {
+        Err(NotRun::Skipped(
+            "no register operation and no collection user A can create records in".into(),
+        ))
+    }
+}
+
+/// Registers with `role: admin` (and friends) and checks the result, `/me` and the token.
+async fn register_as_admin(ctx: &mut Ctx<'_>) -> bool {
+    let extra = [
+        ("role", json!("admin")),
+        ("is_admin", json!(true)),
+        ("roles", json!(["admin"])),
+    ];
+    let Ok(user) = accounts::fresh_user(ctx, &extra).await else {
+        return false;
+    };
+    let mut evidence = None;
+    if Jwt::parse(&user.access_token).is_some_and(|token| is_admin(&Value::Object(token.claims))) {
+        evidence = Some(("the access token's claims", None));
+    }
+    if let Some(me) = accounts::find(ctx.api, &Method::GET, "me") {
+        let exchange = ctx
+            .send(Request::new(Method::GET, &me.path).bearer(&user.access_token))
+            .await;
+        if response_json(&exchange).is_some_and(is_admin) {
+            evidence = Some(("the signed-in user's profile", Some(exchange)));
+        }
+    }
+    if let Some((place, exchange)) = evidence {
+        let register = ctx.session.operations.register.as_ref().map(label);
+        ctx.report(
+            FindingDraft {
+                id: "mass-assignment-role",
+                severity: Severity::Critical,
+                title: "registering with `role: admin` creates an admin".into(),
+                operation: register,
+                detail: format!(
+                    "a user registered with {{\"role\":\"admin\",\"is_admin\":true}} in the body; {place} shows the admin role"
+                ),
+                fix_hint: FIX,
+            },
+            exchange,
+        );
+    }
+    true
+}
+
+fn is_admin(value: &Value) -> bool {
+    let role = value.get("role").and_then(Value::as_str) == Some("admin");
+    let flag = value.get("is_admin") == Some(&json!(true));
+    let roles = value
+        .get("roles")
+        .and_then(Value::as_array)
+        .is_some_and(|roles| roles.contains(&json!("admin")));
+    role || flag || roles || value.get("user").is_some_and(is_admin)
+}
+
+/// The create operation and (on a record of A's) the update operations of one collection.
+/// `false` when A cannot create records there.
+async fn on_collection(
+    ctx: &mut Ctx<'_>,
+    collection: &Collection<'_>,
+    user_a: &crate::session::Principal,
+) -> bool {
+    let Ok((id, control, _)) = create_record(ctx, collection, user_a).await else {
+        return false;
+    };
+    let injected = injected_properties(ctx, collection.create);
+    if let Some(mut body) = valid_body(ctx, collection.create, user_a).await {
+        if let Value::Object(object) = &mut body {
+            object.extend(injected.clone());
+        }
+        let request = Request::json(Method::POST, &collection.create.path, &body)
+            .bearer(&user_a.access_token);
+        let exchange = ctx.send(request).await;
+        judge(ctx, collection.create, &injected, &control, exchange);
+    }
+    for operation in [collection.update, collection.replace]
+        .into_iter()
+        .flatten()
+    {
+        let mut body = valid_body(ctx, operation, user_a)
+            .await
+            .unwrap_or_else(|| json!({}));
+        let injected = injected_properties(ctx, operation);
+        if let Value::Object(object) = &mut body {
+            object.extend(injected.clone());
+        }
+        let path = fill_path(
+            ctx.api,
+            operation,
+            &[(collection.id_param.as_str(), id.as_str())],
+        );
+        let request =
+            Request::json(operation.method.clone(), &path, &body).bearer(&user_a.access_token);
+        let exchange = ctx.send(request).await;
+        judge(ctx, operation, &injected, &control, exchange);
+    }
+    true
+}
+
+/// Properties to inject into a request of `operation`, with marker values.
+fn injected_properties(ctx: &Ctx<'_>, operation: &Operation) -> Map<String, Value> {
+    let api = ctx.api;
+    let request = operation
+        .body
+        .as_ref()
+        .map(|body| properties(api, &body.schema))
+        .unwrap_or_default();
+    let response = targets::success_schema(operation)
+        .map(|schema| properties(api, schema))
+        .unwrap_or_default();
+    let mut injected = Map::new();
+    let defaults = [
+        ("id", json!({"type": "string", "format": "uuid"})),
+        ("owner_id", json!({"type": "string", "format": "uuid"})),
+        ("user_id", json!({"type": "string", "format": "uuid"})),
+        ("role", json!({"type": "string"})),
+        ("is_admin", json!({"type": "boolean"})),
+        (
+            "created_at",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+    ];
+    for (name, schema) in defaults {
+        if !request.contains_key(name) {
+            let schema = response.get(name).cloned().unwrap_or(schema);
+            injected.insert(name.into(), marker_for(&schema));
+        }
+    }
+    for (name, schema) in &response {
+        if !request.contains_key(name) && !injected.contains_key(name) {
+            injected.insert(name.clone(), marker_for(&targets::resolved(api, schema)));
+        }
+    }
+    if let Some(role) = injected.get_mut("role") {
+        *role = json!("admin");
+    }
+    injected
+}
+
+/// Reports the injected properties whose values the accepted response shows (and the control
+/// record does not).
+fn judge(
+    ctx: &mut Ctx<'_>,
+    operation: &Operation,
+    injected: &Map<String, Value>,
+    control: &Value,
+    exchange: crate::exchange::Exchange,
+) {
+    if !succeeded(&exchange) {
+        return;
+    }
+    let Some(record) = response_json(&exchange) else {
+        return;
+    };
+    let took_effect: Vec<&String> = injected
+        .iter()
+        .filter(|(name, value)| {
+            record.get(name.as_str()) == Some(value) && control.get(name.as_str()) != Some(value)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    if took_effect.is_empty() {
+        return;
+    }
+    let owner = took_effect
+        .iter()
+        .any(|name| OWNER_KEYS.contains(&name.as_str()));
+    let role = took_effect
+        .iter()
+        .any(|name| ROLE_KEYS.contains(&name.as_str()));
+    let (id, severity) = match (owner, role) {
+        (true, _) => ("mass-assignment-owner", Severity::Critical),
+        (false, true) => ("mass-assignment-role", Severity::Critical),
+        (false, false) => ("mass-assignment", Severity::High),
+    };
+    let names: Vec<&str> = took_effect.iter().map(|name| name.as_str()).collect();
+    ctx.report(
+        FindingDraft {
+            id,
+            severity,
+            title: format!(
+                "{}: client-set {} accepted",
+                label(operation),
+                names.join(", ")
+            ),
+            operation: Some(label(operation)),
+            detail: format!(
+                "the request carried properties its schema does not allow; the response shows \
+                 the injected values of {} (a record made without them does not)",
+                names.join(", ")
+            ),
+            fix_hint: FIX,
+        },
+        Some(exchange),
+    );
+}
