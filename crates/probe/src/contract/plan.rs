@@ -15,13 +15,13 @@ use crate::openapi::Operation;
 use crate::schema;
 
 /// The collection an item path belongs to: `/books/{id}` → `/books`.
-pub(crate) fn collection_of(path: &str) -> Option<&str> {
+pub fn collection_of(path: &str) -> Option<&str> {
     let (parent, last) = path.rsplit_once('/')?;
     (last.starts_with('{') && last.ends_with('}') && !parent.is_empty()).then_some(parent)
 }
 
 /// The singular resource name of a collection: `/api/v1/categories` → `category`.
-pub(crate) fn resource_name(collection: &str) -> String {
+pub fn resource_name(collection: &str) -> String {
     let last = collection
         .rsplit('/')
         .find(|s| !s.is_empty() && !s.starts_with('{'))
@@ -45,7 +45,7 @@ pub(crate) fn resource_name(collection: &str) -> String {
 }
 
 /// The collections that have item operations.
-pub(crate) fn collections(api: &Api) -> BTreeSet<String> {
+pub fn collections(api: &Api) -> BTreeSet<String> {
     api.operations
         .iter()
         .filter_map(|o| collection_of(&o.path))
@@ -54,13 +54,13 @@ pub(crate) fn collections(api: &Api) -> BTreeSet<String> {
 }
 
 /// Whether `operation` creates records of a collection.
-pub(crate) fn is_create(operation: &Operation, collections: &BTreeSet<String>) -> bool {
+pub fn is_create(operation: &Operation, collections: &BTreeSet<String>) -> bool {
     operation.method == Method::POST && collections.contains(&operation.path)
 }
 
 /// Path templates of the `{name}` parameters in `path`, each with the collection the value
 /// is an id of: `/books/{book_id}/reviews/{id}` → `[(book_id, /books), (id, /books/{book_id}/reviews)]`.
-pub(crate) fn path_parameters(path: &str) -> Vec<(String, String)> {
+pub fn path_parameters(path: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut prefix = String::new();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
@@ -75,7 +75,7 @@ pub(crate) fn path_parameters(path: &str) -> Vec<(String, String)> {
 
 /// Creates in dependency order: a create whose body names `<resource>_id` (or whose path
 /// holds a parent id) runs after the create of that resource. Cycles keep document order.
-pub(crate) fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Operation> {
+pub fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Operation> {
     let resources: Vec<(String, &Operation)> = creates
         .iter()
         .map(|o| (resource_name(&o.path), *o))
