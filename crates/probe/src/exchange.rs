@@ -255,6 +255,40 @@ impl Exchange {
     }
 }
 
+impl Exchange {
+    /// Replaces every occurrence of `secret` in the recorded bodies (text and parsed JSON) by
+    /// `[redacted]`, for exchanges that carry credentials into reports.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        if let Some(body) = self.request.body.as_mut() {
+            *body = body.replace(secret, REDACTED);
+        }
+        if let Some(response) = self.response.as_mut() {
+            response.body = response.body.replace(secret, REDACTED);
+            if let Some(json) = response.json.as_mut() {
+                redact_json(json, secret);
+            }
+        }
+    }
+}
+
+const REDACTED: &str = "[redacted]";
+
+fn redact_json(value: &mut Value, secret: &str) {
+    match value {
+        Value::String(text) => {
+            if text.contains(secret) {
+                *text = text.replace(secret, REDACTED);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| redact_json(item, secret)),
+        Value::Object(map) => map.values_mut().for_each(|item| redact_json(item, secret)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// The request as sent (`Authorization` redacted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
