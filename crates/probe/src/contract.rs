@@ -13,6 +13,7 @@ mod check;
 pub mod plan;
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use http::Method;
@@ -137,6 +138,7 @@ pub async fn run(
         records: BTreeMap::new(),
         created_order: Vec::new(),
         hints: Hints::new(),
+        admin_only: BTreeSet::new(),
         report: ContractReport {
             operations: api
                 .operations
@@ -209,6 +211,9 @@ struct Runner<'a> {
     /// Collections in the order their records were created (deletes run in reverse).
     created_order: Vec<String>,
     hints: Hints,
+    /// Operations that answered 403 to a user: their invalid requests go as the admin too, or
+    /// they would stop at the role check and never reach validation.
+    admin_only: BTreeSet<String>,
     report: ContractReport,
 }
 
@@ -335,6 +340,7 @@ impl Runner<'_> {
         let exchange = self.send(operation, request.clone()).await;
         if exchange.status() == Some(403) && actor != Actor::Admin {
             self.check(operation, &exchange, Expect::Rejected, "as a user");
+            self.admin_only.insert(operation.label());
             let Some(admin) = self.session.admin.as_ref() else {
                 self.result(operation).skipped =
                     Some("answered 403 to a user and no admin credentials were given".to_string());
@@ -448,6 +454,8 @@ impl Runner<'_> {
         }
         let preferred = if is(&auth.logout) {
             Actor::User(1)
+        } else if self.admin_only.contains(&operation.label()) {
+            Actor::Admin
         } else {
             owner.unwrap_or(Actor::User(0))
         };
@@ -478,6 +486,14 @@ impl Runner<'_> {
                     .notes
                     .push(format!("request without credentials not sent: {reason}")),
             }
+        }
+        if self.admin_only.contains(&operation.label()) && self.session.admin.is_none() {
+            self.result(operation).notes.push(
+                "invalid requests not sent: they would stop at the role check (403 to a user, \
+                 no admin credentials given)"
+                    .to_string(),
+            );
+            return;
         }
         let Ok((base, _)) = self.build(operation, Expect::Rejected) else {
             return;
