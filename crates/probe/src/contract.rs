@@ -255,10 +255,12 @@ impl Runner<'_> {
             if let Some(exchange_and_actor) = self.valid(operation).await
                 && let Some(record) = created_record(&exchange_and_actor.0, exchange_and_actor.1)
             {
-                self.hints.insert(
-                    format!("{}_id", plan::resource_name(&operation.path)),
-                    record.id.clone(),
-                );
+                // Both spellings: `author_id` (snake case) and `authorId` (camel case).
+                let resource = plan::resource_name(&operation.path);
+                self.hints
+                    .insert(format!("{resource}_id"), record.id.clone());
+                self.hints
+                    .insert(format!("{}Id", camel(&resource)), record.id.clone());
                 self.created_order.push(operation.path.clone());
                 self.records.insert(operation.path.clone(), record);
             }
@@ -660,6 +662,23 @@ fn with_token(mut request: Request, token: &str) -> Request {
         .headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
     request.bearer(token)
+}
+
+/// `order_item` → `orderItem`.
+fn camel(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A scalar as it appears in a path or query: strings unquoted.

@@ -88,6 +88,10 @@ pub fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Oper
                 for name in properties.keys() {
                     if let Some(resource) = name.strip_suffix("_id") {
                         names.insert(resource.to_string());
+                    } else if let Some(resource) = name.strip_suffix("Id")
+                        && !resource.is_empty()
+                    {
+                        names.insert(snake(resource));
                     }
                 }
             }
@@ -114,9 +118,51 @@ pub fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Oper
     ordered
 }
 
+/// `orderItem` → `order_item`, to match resource names derived from paths.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn creates_run_after_the_creates_they_reference() {
+        let body = |properties: serde_json::Value| json!({"content": {"application/json": {"schema": {"type": "object", "properties": properties}}}});
+        let item = json!({"get": {"responses": {}}});
+        let api = Api::from_document(json!({"paths": {
+            "/reviews": {"post": {"requestBody": body(json!({"bookId": {"type": "string"}})), "responses": {}}},
+            "/reviews/{id}": item,
+            "/books": {"post": {"requestBody": body(json!({"author_id": {"type": "string"}})), "responses": {}}},
+            "/books/{id}": item,
+            "/authors": {"post": {"requestBody": body(json!({"name": {"type": "string"}})), "responses": {}}},
+            "/authors/{id}": item,
+        }}))
+        .unwrap();
+        let collections = collections(&api);
+        let creates = api
+            .operations
+            .iter()
+            .filter(|o| is_create(o, &collections))
+            .collect();
+        let ordered: Vec<&str> = order_creates(&api, creates)
+            .iter()
+            .map(|o| o.path.as_str())
+            .collect();
+        assert_eq!(ordered, ["/authors", "/books", "/reviews"]);
+    }
 
     #[test]
     fn names_and_collections() {
