@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
+mod exchange;
 mod openapi;
 mod schema;
 mod session;
