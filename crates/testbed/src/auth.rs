@@ -456,6 +456,16 @@ mod tests {
         let payload = token.split('.').nth(1).unwrap();
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(keys.verify(&unsigned).is_none());
+
+        // Another HMAC algorithm with the right secret is refused too.
+        let claims = keys.verify(&token).unwrap();
+        let hs384 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS384),
+            &claims,
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap();
+        assert!(keys.verify(&hs384).is_none());
     }
 
     #[test]

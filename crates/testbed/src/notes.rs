@@ -168,8 +168,11 @@ fn may_access(state: &AppState, user: Option<&AuthUser>, note: &NoteRow) -> bool
     }
 }
 
+#[track_caller]
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("note {id} does not exist"))
+        .with_source(format!("QueryReturnedNoRows (id = {id})"))
+        .with_sql(crate::db::NOTE_BY_ID)
 }
 
 /// The caller of `GET`/`DELETE /notes/{id}`: authenticated, unless the `missing-auth` flaw is
