@@ -501,3 +501,28 @@ fn an_oversized_body_is_answered_413_without_a_broken_pipe() {
     }
     assert_eq!(server.get("/api/v1/notes", Some(&token)).status, 200);
 }
+
+#[test]
+fn serving_stops_when_asked() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(apiwright_testbed::serve_with_shutdown(
+            Config::clean(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        stop.send(()).unwrap();
+        let result = tokio::time::timeout(std::time::Duration::from_secs(5), serving)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    });
+}
