@@ -189,6 +189,7 @@ fn registration_is_validated() {
         json!({ "email": "a@example.com", "password": PASSWORD, "role": "admin" }),
         json!({ "email": "a@example.com", "password": PASSWORD, "id": "x" }),
         json!({ "email": 7, "password": PASSWORD }),
+        json!(["a@example.com", PASSWORD]),
     ];
     for body in cases {
         let reply = server.post("/api/v1/auth/register", None, body.clone());
@@ -293,11 +294,14 @@ fn note_bodies_cannot_set_protected_fields() {
         json!({ "title": "x".repeat(201) }),
         json!({ "body": "x" }),
         json!({ "title": "x", "pinned": "yes" }),
+        json!(["x", "y", true]),
     ] {
         let reply = server.post("/api/v1/notes", Some(&alice), body.clone());
         assert_eq!(reply.status, 422, "{body}: {}", reply.text);
     }
     for body in [
+        json!([]),
+        json!(["retitled"]),
         json!({ "owner_id": "someone" }),
         json!({ "title": null }),
         json!({ "created_at": "2020-01-01T00:00:00Z" }),
