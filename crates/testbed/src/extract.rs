@@ -21,6 +21,24 @@ pub(crate) trait Validate {
     fn validate(&self) -> Vec<FieldError>;
 }
 
+/// Adds an error when `text` is not `min..=max` characters (code points, as JSON Schema's
+/// `minLength`/`maxLength` count them).
+pub(crate) fn check_length(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    text: &str,
+    min: usize,
+    max: usize,
+) {
+    let length = text.chars().count();
+    if length < min || length > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be {min} to {max} characters long"),
+        ));
+    }
+}
+
 /// A JSON request body, deserialized and validated.
 #[derive(Debug)]
 pub(crate) struct ApiJson<T>(pub(crate) T);
