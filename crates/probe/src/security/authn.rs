@@ -10,9 +10,10 @@ use http::Method;
 use serde_json::json;
 
 use super::accounts::{self, REFRESH_KEYS};
-use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
+use super::ctx::{Ctx, FindingDraft, Outcome, label, status, succeeded};
 use super::finding::Severity;
 use super::jwt::{self, Jwt};
+use super::targets::accepted_protected_get;
 use crate::exchange::{Exchange, Request};
 use crate::openapi::Operation;
 
@@ -22,6 +23,7 @@ const FIX_VERIFY: &str = "Verify every token: signature with the expected algori
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
+    let (target, _) = accepted_protected_get(ctx, user_a, &[]).await?;
     let protected: Vec<&Operation> = ctx
         .api
         .operations
@@ -32,21 +34,6 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 && !operation.path.contains('{')
         })
         .collect();
-    let Some(&target) = protected.first() else {
-        return Err(NotRun::Skipped(
-            "the document has no protected GET without path parameters".into(),
-        ));
-    };
-    let baseline = ctx
-        .send(get(&target.path, Some(&user_a.access_token)))
-        .await;
-    if !succeeded(&baseline) {
-        return Err(NotRun::Inconclusive(format!(
-            "user A's own token was refused on {} ({:?}), so refusals prove nothing",
-            label(target),
-            status(&baseline)
-        )));
-    }
     for operation in &protected {
         let exchange = ctx.send(get(&operation.path, None)).await;
         if succeeded(&exchange) {

@@ -301,3 +301,41 @@ pub(crate) fn marker_for(property: &Value) -> Value {
         _ => json!("injected-by-probe"),
     }
 }
+
+/// The first protected `GET` without path parameters (and not for admins) that `user` gets a
+/// 2xx from, with that exchange; `extra_headers` go on the request.
+pub(crate) async fn accepted_protected_get<'a>(
+    ctx: &mut Ctx<'a>,
+    user: &Principal,
+    extra_headers: &[(&str, &str)],
+) -> Result<(&'a Operation, Exchange), super::ctx::NotRun> {
+    let api = ctx.api;
+    let candidates = api.operations.iter().filter(|operation| {
+        operation.requires_auth
+            && operation.method == Method::GET
+            && !operation.path.contains('{')
+            && !super::bfla::is_admin_operation(api, operation)
+    });
+    let mut refused = Vec::new();
+    for operation in candidates.take(3) {
+        let mut request = Request::new(Method::GET, &operation.path).bearer(&user.access_token);
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let exchange = ctx.send(request).await;
+        if succeeded(&exchange) {
+            return Ok((operation, exchange));
+        }
+        refused.push(format!("{} ({:?})", operation.label(), exchange.status()));
+    }
+    Err(if refused.is_empty() {
+        super::ctx::NotRun::Skipped(
+            "the document has no protected GET without path parameters".into(),
+        )
+    } else {
+        super::ctx::NotRun::Inconclusive(format!(
+            "user A's own token was refused on {}, so refusals prove nothing",
+            refused.join(", ")
+        ))
+    })
+}

@@ -1,1 +1,4 @@
-mod smoke {}
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod security;
+mod support;

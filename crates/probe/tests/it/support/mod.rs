@@ -1,0 +1,4 @@
+//! Shared test fixtures: the in-process notes service and its document.
+
+pub mod notes_document;
+pub mod notes_service;
