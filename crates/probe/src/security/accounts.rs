@@ -37,7 +37,34 @@ pub(crate) fn body_with(api: &Api, operation: &Operation, overrides: &[(&str, Va
 }
 
 /// Property names a refresh token goes by in request bodies.
-pub(crate) const REFRESH_KEYS: &[&str] = &["refresh_token", "refreshToken"];
+const REFRESH_KEYS: &[&str] = &["refresh_token", "refreshToken"];
+
+/// A request for `operation` carrying `refresh_token` under the property name its body
+/// schema uses (`refresh_token` when it names none), or no body when it takes none.
+pub(crate) fn with_refresh_token(
+    api: &Api,
+    operation: &Operation,
+    refresh_token: Option<&str>,
+) -> Request {
+    let Some(body) = &operation.body else {
+        return Request::new(operation.method.clone(), &operation.path);
+    };
+    let declared = super::targets::properties(api, &body.schema);
+    let key = REFRESH_KEYS
+        .iter()
+        .find(|key| declared.contains_key(**key))
+        .copied()
+        .unwrap_or("refresh_token");
+    let overrides: Vec<(&str, Value)> = refresh_token
+        .map(|token| (key, json!(token)))
+        .into_iter()
+        .collect();
+    Request::json(
+        operation.method.clone(),
+        &operation.path,
+        &body_with(api, operation, &overrides),
+    )
+}
 
 /// Registers a new user through the documented register operation (with `extra` properties
 /// in the body) and logs it in. `Err` says what did not work.

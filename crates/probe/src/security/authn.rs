@@ -7,10 +7,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Method;
-use serde_json::json;
 
-use super::accounts::{self, REFRESH_KEYS};
-use super::ctx::{Ctx, FindingDraft, Outcome, label, status, succeeded};
+use super::accounts;
+use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
 use super::finding::Severity;
 use super::jwt::{self, Jwt};
 use super::targets::accepted_protected_get;
@@ -96,43 +95,37 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             }
         }
     }
-    revocation(ctx, target).await;
-    Ok(())
+    match revocation(ctx, target).await {
+        Some(reason) => Err(NotRun::Inconclusive(reason)),
+        None => Ok(()),
+    }
 }
 
 /// The logout part: a fresh user logs out, then uses its old refresh and access tokens.
-async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
+/// `Some(reason)` when it could not conclude.
+async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) -> Option<String> {
     let api = ctx.api;
-    let Some(logout) = ctx.session.operations.logout.as_ref() else {
-        return;
+    let logout = ctx.session.operations.logout.as_ref()?;
+    let user = match accounts::fresh_user(ctx, &[]).await {
+        Ok(user) => user,
+        Err(reason) => return Some(format!("the logout check needs a fresh user: {reason}")),
     };
-    let Ok(user) = accounts::fresh_user(ctx, &[]).await else {
-        return;
-    };
-    let refresh_token = user.refresh_token.clone();
-    let overrides: Vec<(&str, serde_json::Value)> = refresh_token
-        .iter()
-        .flat_map(|token| REFRESH_KEYS.iter().map(move |key| (*key, json!(token))))
-        .collect();
-    let body = accounts::body_with(api, logout, &overrides);
-    let exchange = ctx
-        .send(Request::json(Method::POST, &logout.path, &body).bearer(&user.access_token))
-        .await;
+    let request = accounts::with_refresh_token(api, logout, user.refresh_token.as_deref())
+        .bearer(&user.access_token);
+    let exchange = ctx.send(request).await;
     if !succeeded(&exchange) {
-        return;
+        return Some(format!("logout was refused: {}", exchange.summary()));
     }
-    if let (Some(refresh), Some(token)) = (ctx.session.operations.refresh.as_ref(), &refresh_token)
-    {
-        let overrides: Vec<(&str, serde_json::Value)> = REFRESH_KEYS
-            .iter()
-            .map(|key| (*key, json!(token)))
-            .collect();
-        let body = accounts::body_with(api, refresh, &overrides);
+    let mut inconclusive = None;
+    if let (Some(refresh), Some(token)) = (
+        ctx.session.operations.refresh.as_ref(),
+        user.refresh_token.as_deref(),
+    ) {
         let exchange = ctx
-            .send(Request::json(Method::POST, &refresh.path, &body))
+            .send(accounts::with_refresh_token(api, refresh, Some(token)))
             .await;
-        if succeeded(&exchange) {
-            ctx.report(
+        match status(&exchange) {
+            Some(200..=299) => ctx.report(
                 FindingDraft {
                     id: "auth-refresh-after-logout",
                     severity: Severity::High,
@@ -148,7 +141,14 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
                                server-side, hashed) and refuse revoked ones with 401.",
                 },
                 Some(exchange),
-            );
+            ),
+            Some(400 | 401 | 403) => {}
+            _ => {
+                inconclusive = Some(format!(
+                    "refreshing after logout answered neither 2xx nor a refusal: {}",
+                    exchange.summary()
+                ));
+            }
         }
     }
     let exchange = ctx.send(get(&target.path, Some(&user.access_token))).await;
@@ -172,6 +172,7 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
             Some(exchange),
         );
     }
+    inconclusive
 }
 
 fn get(path: &str, token: Option<&str>) -> Request {

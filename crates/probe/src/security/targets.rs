@@ -161,67 +161,91 @@ pub(crate) async fn valid_body(
     operation: &Operation,
     user: &Principal,
 ) -> Option<Value> {
-    let body_schema = &operation.body.as_ref()?.schema;
-    let mut hints = schema::Hints::new();
-    for name in properties(ctx.api, body_schema).keys() {
-        let Some(stem) = name.strip_suffix("_id") else {
-            continue;
-        };
-        if matches!(stem, "owner" | "user" | "") {
-            continue;
-        }
-        if let Some(id) = existing_record(ctx, stem, user).await {
-            hints.insert(name.clone(), id);
-        }
-    }
-    Some(schema::sample(ctx.api, body_schema, &hints))
+    valid_body_at(ctx, operation, user, 0).await
 }
 
-/// The id of some record of the collection named like `stem` (`book` → `/books`), creating one
-/// as the admin (or `user`) when the list is empty.
-async fn existing_record(ctx: &mut Ctx<'_>, stem: &str, user: &Principal) -> Option<Value> {
+/// How many levels of referenced records are created for one body (`review` → `book` →
+/// `author`).
+const MAX_REFERENCE_DEPTH: usize = 3;
+
+fn valid_body_at<'c>(
+    ctx: &'c mut Ctx<'_>,
+    operation: &'c Operation,
+    user: &'c Principal,
+    depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Value>> + Send + 'c>> {
+    Box::pin(async move {
+        let body_schema = &operation.body.as_ref()?.schema;
+        let mut hints = schema::Hints::new();
+        for name in properties(ctx.api, body_schema).keys() {
+            let Some(stem) = name.strip_suffix("_id") else {
+                continue;
+            };
+            if matches!(stem, "owner" | "user" | "") || depth >= MAX_REFERENCE_DEPTH {
+                continue;
+            }
+            if let Some(id) = referenced_record(ctx, stem, user, depth).await {
+                hints.insert(name.clone(), id);
+            }
+        }
+        Some(schema::sample(ctx.api, body_schema, &hints))
+    })
+}
+
+/// The id of a record of the collection named like `stem` (`book` → `/books`): a fresh one
+/// created by the admin (or `user`), so that per-parent uniqueness rules (one review per
+/// book) do not refuse the probe's records, else the first one listed.
+async fn referenced_record(
+    ctx: &mut Ctx<'_>,
+    stem: &str,
+    user: &Principal,
+    depth: usize,
+) -> Option<Value> {
     let plurals = [
         format!("{stem}s"),
         format!("{stem}es"),
         format!("{}ies", stem.trim_end_matches('y')),
     ];
-    let list = ctx.api.operations.iter().find(|operation| {
-        operation.method == Method::GET
-            && !operation.path.contains('{')
+    let api = ctx.api;
+    let named = |operation: &&Operation| {
+        !operation.path.contains('{')
             && plurals
                 .iter()
                 .any(|plural| operation.path.ends_with(&format!("/{plural}")))
-    })?;
+    };
+    let create = api
+        .operations
+        .iter()
+        .filter(named)
+        .find(|operation| operation.method == Method::POST && operation.body.is_some());
+    if let Some(create) = create {
+        let creator = ctx.session.admin.clone().unwrap_or_else(|| user.clone());
+        if let Some(body) = valid_body_at(ctx, create, &creator, depth + 1).await {
+            let request =
+                Request::json(Method::POST, &create.path, &body).bearer(&creator.access_token);
+            let exchange = ctx.send(request).await;
+            if let Some(id) = response_json(&exchange)
+                .filter(|_| succeeded(&exchange))
+                .and_then(|record| record.get("id"))
+            {
+                return Some(id.clone());
+            }
+        }
+    }
+    let list = api
+        .operations
+        .iter()
+        .filter(named)
+        .find(|operation| operation.method == Method::GET)?;
     let mut request = Request::new(Method::GET, &list.path);
     if list.requires_auth {
         request = request.bearer(&user.access_token);
     }
     let exchange = ctx.send(request).await;
-    let first = response_json(&exchange)
+    response_json(&exchange)
         .and_then(list_items)
         .and_then(|items| items.first())
         .and_then(|item| item.get("id"))
-        .cloned();
-    if first.is_some() {
-        return first;
-    }
-    let collection = collections(ctx.api)
-        .into_iter()
-        .find(|collection| collection.create.path == list.path)?;
-    let creator = ctx.session.admin.clone().unwrap_or_else(|| user.clone());
-    let body = schema::sample(
-        ctx.api,
-        &collection.create.body.as_ref()?.schema,
-        &schema::Hints::default(),
-    );
-    let exchange = ctx
-        .send(
-            Request::json(Method::POST, &collection.create.path, &body)
-                .bearer(&creator.access_token),
-        )
-        .await;
-    response_json(&exchange)
-        .and_then(|record| record.get("id"))
         .cloned()
 }
 
