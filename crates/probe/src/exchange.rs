@@ -19,6 +19,9 @@ use crate::Result;
 /// Recorded bodies keep this many bytes; the rest is replaced by a marker.
 pub const RECORDED_BODY_LIMIT: usize = 4096;
 
+/// Bodies above this size are sent on a connection that is closed afterwards (see [`Client::send`]).
+const LARGE_BODY_BYTES: usize = 64 * 1024;
+
 /// An HTTP client bound to one service's base URL.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -70,11 +73,22 @@ impl Client {
         self.timeout
     }
 
+    /// The same client (sharing connections) with another per-request timeout.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     /// Sends `request` and records the exchange; never fails (transport errors are recorded).
     #[tracing::instrument(skip_all, fields(method = %request.method))]
     pub async fn send(&self, request: Request) -> Exchange {
         let url = format!("{}{}", self.base_url, request.path);
-        let mut builder = self.http.request(request.method.clone(), &url);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), &url)
+            .timeout(self.timeout);
         let mut recorded_headers = Vec::new();
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -85,6 +99,16 @@ impl Client {
             recorded_headers.push(("content-type".to_string(), content_type.clone()));
         }
         let recorded_body = request.body.as_deref().map(truncate_body);
+        // A server may refuse a large body without reading it and close the connection after
+        // answering; reusing that pooled connection would turn the *next* request into a
+        // spurious transport error. Such a request gets a connection of its own.
+        if request
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > LARGE_BODY_BYTES)
+        {
+            builder = builder.header(http::header::CONNECTION, "close");
+        }
         if let Some(body) = request.body {
             builder = builder.body(body);
         }

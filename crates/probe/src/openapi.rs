@@ -21,7 +21,8 @@ const METHODS: [&str; 8] = [
 /// A loaded OpenAPI document and its operations.
 #[derive(Debug, Clone)]
 pub struct Api {
-    /// Every operation in document order (paths in document order, methods in the order above).
+    /// Every operation, paths sorted (the JSON map does not keep document order), methods in
+    /// the order OpenAPI lists them.
     pub operations: Vec<Operation>,
     document: Value,
 }

@@ -11,8 +11,8 @@ use apiwright_probe::security::{
 };
 use apiwright_probe::session::{AuthOptions, Login, Session};
 
-use crate::support::notes_document::document;
-use crate::support::notes_service::{Flaw, NotesService};
+use crate::notes::document::document;
+use crate::notes::service::{Flaw, NotesService};
 
 struct Probe {
     flaws: Vec<Flaw>,
