@@ -123,7 +123,12 @@ async fn on_collection(
         let request = Request::json(Method::POST, &collection.create.path, &body)
             .bearer(&user_a.access_token);
         let exchange = ctx.send(request).await;
-        judge(ctx, collection.create, &injected, &control, exchange);
+        let attempt = Attempt {
+            operation: collection.create,
+            injected: &injected,
+            control: &control,
+        };
+        judge(ctx, collection, user_a, attempt, exchange).await;
     }
     for operation in [collection.update, collection.replace]
         .into_iter()
@@ -144,7 +149,12 @@ async fn on_collection(
         let request =
             Request::json(operation.method.clone(), &path, &body).bearer(&user_a.access_token);
         let exchange = ctx.send(request).await;
-        judge(ctx, operation, &injected, &control, exchange);
+        let attempt = Attempt {
+            operation,
+            injected: &injected,
+            control: &control,
+        };
+        judge(ctx, collection, user_a, attempt, exchange).await;
     }
     true
 }
@@ -189,31 +199,64 @@ fn injected_properties(ctx: &Ctx<'_>, operation: &Operation) -> Map<String, Valu
     injected
 }
 
-/// Reports the injected properties whose values the accepted response shows (and the control
-/// record does not).
-fn judge(
+/// One request that carried injected properties.
+struct Attempt<'a> {
+    operation: &'a Operation,
+    injected: &'a Map<String, Value>,
+    /// A record made without them, to tell an effect from a coincidence.
+    control: &'a Value,
+}
+
+impl Attempt<'_> {
+    /// The injected properties whose values `record` shows (and the control does not).
+    fn took_effect(&self, record: &Value) -> Vec<String> {
+        self.injected
+            .iter()
+            .filter(|(name, value)| {
+                record.get(name.as_str()) == Some(value)
+                    && self.control.get(name.as_str()) != Some(value)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+/// Reports the injected properties that took effect, seen in the accepted response or, when
+/// the response does not show them, in the record read back.
+async fn judge(
     ctx: &mut Ctx<'_>,
-    operation: &Operation,
-    injected: &Map<String, Value>,
-    control: &Value,
+    collection: &Collection<'_>,
+    creator: &crate::session::Principal,
+    attempt: Attempt<'_>,
     exchange: crate::exchange::Exchange,
 ) {
     if !succeeded(&exchange) {
         return;
     }
-    let Some(record) = response_json(&exchange) else {
-        return;
-    };
-    let took_effect: Vec<&String> = injected
-        .iter()
-        .filter(|(name, value)| {
-            record.get(name.as_str()) == Some(value) && control.get(name.as_str()) != Some(value)
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let record = response_json(&exchange).cloned().unwrap_or(Value::Null);
+    let mut took_effect = attempt.took_effect(&record);
+    let mut evidence = exchange;
+    let mut seen_in = "the response shows";
+    let id = targets::record_id(&record, &collection.id_param);
+    if let (true, Some(read), Some(id)) = (took_effect.is_empty(), collection.read, id) {
+        let path = fill_path(
+            ctx.api,
+            read,
+            &[(collection.id_param.as_str(), id.as_str())],
+        );
+        let read_back = ctx
+            .send(Request::new(Method::GET, path).bearer(&creator.access_token))
+            .await;
+        if let Some(stored) = response_json(&read_back).filter(|_| succeeded(&read_back)) {
+            took_effect = attempt.took_effect(stored);
+            evidence = read_back;
+            seen_in = "the record read back shows";
+        }
+    }
     if took_effect.is_empty() {
         return;
     }
+    let operation = attempt.operation;
     let owner = took_effect
         .iter()
         .any(|name| OWNER_KEYS.contains(&name.as_str()));
@@ -237,12 +280,12 @@ fn judge(
             ),
             operation: Some(label(operation)),
             detail: format!(
-                "the request carried properties its schema does not allow; the response shows \
-                 the injected values of {} (a record made without them does not)",
+                "the request carried properties its schema does not allow; {seen_in} the \
+                 injected values of {} (a record made without them does not)",
                 names.join(", ")
             ),
             fix_hint: FIX,
         },
-        Some(exchange),
+        Some(evidence),
     );
 }
