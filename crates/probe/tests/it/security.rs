@@ -180,6 +180,24 @@ async fn mass_assignment_of_owner_and_role() {
 }
 
 #[tokio::test]
+async fn mass_assignment_seen_only_when_reading_the_record_back() {
+    let report = Probe::new(&[Flaw::QuietMassAssignment], &[ProbeId::MassAssignment])
+        .run()
+        .await;
+    pretty_assert(
+        found(&report),
+        expected(&[("mass-assignment", Severity::High)]),
+        &report,
+    );
+    let finding = &report.findings[0];
+    assert!(
+        finding.detail.contains("read back") && finding.title.contains("created_at"),
+        "{finding:?}"
+    );
+    assert_eq!(finding.exchange.as_ref().unwrap().request.method, "GET");
+}
+
+#[tokio::test]
 async fn a_member_calling_an_admin_operation() {
     check(
         &[Flaw::OpenAdmin],
@@ -218,6 +236,16 @@ async fn lax_headers_and_cors() {
 }
 
 #[tokio::test]
+async fn cors_wildcard() {
+    check(
+        &[Flaw::CorsWildcard],
+        &[ProbeId::Misconfiguration],
+        &[("cors-wildcard", Severity::Low)],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn verbose_errors() {
     let report = Probe::new(&[Flaw::VerboseError], &[ProbeId::Misconfiguration])
         .run()
@@ -239,7 +267,10 @@ async fn undocumented_route() {
     check(
         &[Flaw::UndocumentedRoute],
         &[ProbeId::Inventory],
-        &[("undocumented-route", Severity::High)],
+        &[
+            ("undocumented-route", Severity::High),
+            ("undocumented-route-authenticated", Severity::Medium),
+        ],
     )
     .await;
 }

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 pub enum Flaw {
     /// Notes are found by id without checking the owner.
     Idor,
-    /// `GET /api/v1/notes` answers without a token (every note).
+    /// `GET /api/v1/notes` and `GET /api/v1/notes/{id}` answer without a token.
     MissingAuth,
     /// Tokens are decoded, not verified (signature, algorithm, expiry).
     UnverifiedToken,
@@ -29,13 +29,16 @@ pub enum Flaw {
     RefreshAfterLogout,
     /// `owner_id`, `created_at` and `role` in request bodies are honoured.
     MassAssignment,
+    /// `created_at` in a create body is honoured but the create answer leaves it out.
+    QuietMassAssignment,
     /// No limit on requests.
     NoRateLimit,
-    /// `q` is pasted into a (simulated) SQL `LIKE` clause.
+    /// `q` is pasted into a (simulated) SQL `LIKE` clause, and note ids into a `WHERE`.
     InjectableSearch,
     /// Malformed JSON is answered with a panic message and a source location.
     VerboseError,
-    /// `GET /api/v1/debug` answers, undocumented.
+    /// `GET /api/v1/debug` answers anyone and `GET /api/v1/internal` signed-in users,
+    /// undocumented.
     UndocumentedRoute,
     /// `limit` is not clamped.
     UnboundedPage,
@@ -43,6 +46,8 @@ pub enum Flaw {
     NoBodyLimit,
     /// No security headers; CORS reflects any origin with credentials.
     LaxHeaders,
+    /// CORS allows any origin (`*`), without credentials.
+    CorsWildcard,
     /// `GET /api/v1/admin/users` answers any signed-in user.
     OpenAdmin,
 }
@@ -128,10 +133,14 @@ impl NotesService {
             .route("/api/v1/tags", get(tags))
             .route("/health", get(|| async { "ok" }));
         if app.flaws.contains(&Flaw::UndocumentedRoute) {
-            router = router.route(
-                "/api/v1/debug",
-                get(|| async { reply(StatusCode::OK, json!({"env": {"DATABASE": "notes.db"}})) }),
-            );
+            router = router
+                .route(
+                    "/api/v1/debug",
+                    get(|| async {
+                        reply(StatusCode::OK, json!({"env": {"DATABASE": "notes.db"}}))
+                    }),
+                )
+                .route("/api/v1/internal", get(internal));
         }
         let router = router
             .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"error": "not found"})) })
@@ -168,6 +177,9 @@ async fn decorate(
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if app.flaws.contains(&Flaw::CorsWildcard) {
+        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    }
     if app.flaws.contains(&Flaw::LaxHeaders) {
         if let Some(origin) = origin {
             headers.insert("access-control-allow-origin", origin);
@@ -463,6 +475,7 @@ async fn create_note(State(app): State<Shared>, headers: HeaderMap, body: Bytes)
         );
     };
     let mass = app.flaws.contains(&Flaw::MassAssignment);
+    let quiet = app.flaws.contains(&Flaw::QuietMassAssignment);
     let mut data = app.data.lock().unwrap();
     let note = Note {
         id: data.next_note,
@@ -474,12 +487,15 @@ async fn create_note(State(app): State<Shared>, headers: HeaderMap, body: Bytes)
         body: input["body"].as_str().unwrap_or_default().into(),
         created_at: input["created_at"]
             .as_str()
-            .filter(|_| mass)
+            .filter(|_| mass || quiet)
             .unwrap_or("2026-01-01T00:00:00Z")
             .into(),
     };
     data.next_note += 1;
-    let body = note_json(&note);
+    let mut body = note_json(&note);
+    if quiet {
+        body.as_object_mut().unwrap().remove("created_at");
+    }
     data.notes.push(note);
     reply(StatusCode::CREATED, body)
 }
@@ -531,6 +547,13 @@ async fn note_item(
             }
             reply(StatusCode::OK, note_json(note))
         }
+    }
+}
+
+async fn internal(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    match caller(&app, &headers) {
+        Some(_) => reply(StatusCode::OK, json!({"queue": 0})),
+        None => unauthorized(),
     }
 }
 
