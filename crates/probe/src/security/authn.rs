@@ -12,7 +12,7 @@ use super::accounts;
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
 use super::finding::Severity;
 use super::jwt::{self, Jwt};
-use super::targets::accepted_protected_get;
+use super::targets::{accepted_protected_get, collections, valid_body};
 use crate::exchange::{Exchange, Request};
 use crate::openapi::Operation;
 
@@ -41,6 +41,28 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 "auth-missing-token",
                 "answers without credentials",
                 operation,
+                exchange,
+            );
+        }
+    }
+    // Protected creates: a valid body without credentials must be refused too.
+    for collection in collections(ctx.api) {
+        let create = collection.create;
+        if !create.requires_auth {
+            continue;
+        }
+        let Some(body) = valid_body(ctx, create, user_a).await else {
+            continue;
+        };
+        let exchange = ctx
+            .send(Request::json(Method::POST, &create.path, &body))
+            .await;
+        if succeeded(&exchange) {
+            report(
+                ctx,
+                "auth-missing-token",
+                "creates records without credentials",
+                create,
                 exchange,
             );
         }

@@ -154,6 +154,22 @@ async fn a_protected_list_without_auth_is_critical() {
 }
 
 #[tokio::test]
+async fn a_protected_create_without_auth_is_critical() {
+    let report = Probe::new(&[Flaw::AnonymousCreate], &[ProbeId::BrokenAuthentication])
+        .run()
+        .await;
+    pretty_assert(
+        found(&report),
+        expected(&[("auth-missing-token", Severity::Critical)]),
+        &report,
+    );
+    assert_eq!(
+        report.findings[0].operation.as_deref(),
+        Some("POST /api/v1/notes")
+    );
+}
+
+#[tokio::test]
 async fn tokens_that_survive_logout() {
     check(
         &[Flaw::RefreshAfterLogout],
