@@ -262,6 +262,36 @@ async fn cors_wildcard() {
 }
 
 #[tokio::test]
+async fn cors_reflecting_the_origin_without_credentials() {
+    check(
+        &[Flaw::CorsReflect],
+        &[ProbeId::Misconfiguration],
+        &[("cors-reflects-origin", Severity::Medium)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bare_server_error_on_bad_input() {
+    check(
+        &[Flaw::CrashOnBadId],
+        &[ProbeId::Misconfiguration],
+        &[("server-error-on-bad-input", Severity::Medium)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn any_bearer_value_signs_in() {
+    check(
+        &[Flaw::AnyBearer],
+        &[ProbeId::BrokenAuthentication],
+        &[("auth-malformed-token", Severity::Critical)],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn verbose_errors() {
     let report = Probe::new(&[Flaw::VerboseError], &[ProbeId::Misconfiguration])
         .run()

@@ -50,6 +50,12 @@ pub enum Flaw {
     LaxHeaders,
     /// CORS allows any origin (`*`), without credentials.
     CorsWildcard,
+    /// CORS reflects the request's origin, without credentials.
+    CorsReflect,
+    /// Any bearer value that is not a token signs in the first member.
+    AnyBearer,
+    /// A note id that is not a number fails with a bare 500.
+    CrashOnBadId,
     /// `GET /api/v1/admin/users` answers any signed-in user.
     OpenAdmin,
 }
@@ -182,6 +188,9 @@ async fn decorate(
     if app.flaws.contains(&Flaw::CorsWildcard) {
         headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     }
+    if let (true, Some(origin)) = (app.flaws.contains(&Flaw::CorsReflect), &origin) {
+        headers.insert("access-control-allow-origin", origin.clone());
+    }
     if app.flaws.contains(&Flaw::LaxHeaders) {
         if let Some(origin) = origin {
             headers.insert("access-control-allow-origin", origin);
@@ -230,6 +239,11 @@ fn caller(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")?;
+    if app.flaws.contains(&Flaw::AnyBearer) && token.split('.').count() != 3 {
+        let data = app.data.lock().unwrap();
+        let member = data.users.iter().find(|user| user.role == "member")?;
+        return Some((member.id.clone(), member.role.clone()));
+    }
     let mut parts = token.split('.');
     let (header, claims, signature_part) = (parts.next()?, parts.next()?, parts.next()?);
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
@@ -515,6 +529,12 @@ async fn note_item(
         return unauthorized();
     };
     let Ok(id) = id.parse::<u64>() else {
+        if app.flaws.contains(&Flaw::CrashOnBadId) {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal error"}),
+            );
+        }
         return reply(StatusCode::NOT_FOUND, json!({"error": "not found"}));
     };
     let mut data = app.data.lock().unwrap();
