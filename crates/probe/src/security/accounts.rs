@@ -119,7 +119,7 @@ pub(crate) async fn fresh_user(
 
 /// A sampled body for a register or login operation with the login (any property named like
 /// `email`, `username` or `login`, else `email`) and password set, as the session does.
-fn credentials(api: &Api, operation: &Operation, email: &str, password: &str) -> Value {
+pub(crate) fn credentials(api: &Api, operation: &Operation, email: &str, password: &str) -> Value {
     let mut body = body_with(api, operation, &[]);
     let Value::Object(object) = &mut body else {
         return json!({"email": email, "password": password});

@@ -161,23 +161,30 @@ pub(crate) async fn valid_body(
     operation: &Operation,
     user: &Principal,
 ) -> Option<Value> {
-    valid_body_at(ctx, operation, user, 0).await
+    let body_schema = &operation.body.as_ref()?.schema;
+    let hints = reference_hints(ctx, operation, user, 0).await;
+    Some(schema::sample(ctx.api, body_schema, &hints))
 }
 
 /// How many levels of referenced records are created for one body (`review` → `book` →
 /// `author`).
 const MAX_REFERENCE_DEPTH: usize = 3;
 
-fn valid_body_at<'c>(
+/// Sampling hints that point the body's `*_id` properties at records that exist (created
+/// fresh where possible). Computing them once lets a probe sample several bodies that refer
+/// to the same records.
+pub(crate) fn reference_hints<'c>(
     ctx: &'c mut Ctx<'_>,
     operation: &'c Operation,
     user: &'c Principal,
     depth: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Value>> + Send + 'c>> {
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = schema::Hints> + Send + 'c>> {
     Box::pin(async move {
-        let body_schema = &operation.body.as_ref()?.schema;
         let mut hints = schema::Hints::new();
-        for name in properties(ctx.api, body_schema).keys() {
+        let Some(body) = &operation.body else {
+            return hints;
+        };
+        for name in properties(ctx.api, &body.schema).keys() {
             let Some(stem) = name.strip_suffix("_id") else {
                 continue;
             };
@@ -188,7 +195,7 @@ fn valid_body_at<'c>(
                 hints.insert(name.clone(), id);
             }
         }
-        Some(schema::sample(ctx.api, body_schema, &hints))
+        hints
     })
 }
 
@@ -220,7 +227,12 @@ async fn referenced_record(
         .find(|operation| operation.method == Method::POST && operation.body.is_some());
     if let Some(create) = create {
         let creator = ctx.session.admin.clone().unwrap_or_else(|| user.clone());
-        if let Some(body) = valid_body_at(ctx, create, &creator, depth + 1).await {
+        let hints = reference_hints(ctx, create, &creator, depth + 1).await;
+        if let Some(body) = create
+            .body
+            .as_ref()
+            .map(|body| schema::sample(ctx.api, &body.schema, &hints))
+        {
             let request =
                 Request::json(Method::POST, &create.path, &body).bearer(&creator.access_token);
             let exchange = ctx.send(request).await;

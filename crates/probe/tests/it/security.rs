@@ -16,6 +16,8 @@ use crate::notes::service::{Flaw, NotesService};
 
 struct Probe {
     flaws: Vec<Flaw>,
+    /// Paths left out of the document.
+    hidden_paths: Vec<&'static str>,
     only: Vec<ProbeId>,
     rate_limit: u32,
     burst: u32,
@@ -25,6 +27,7 @@ impl Probe {
     fn new(flaws: &[Flaw], only: &[ProbeId]) -> Probe {
         Probe {
             flaws: flaws.to_vec(),
+            hidden_paths: Vec::new(),
             only: only.to_vec(),
             rate_limit: 1000,
             burst: 60,
@@ -34,7 +37,11 @@ impl Probe {
     async fn run(&self) -> SecurityReport {
         let service = NotesService::start(&self.flaws, self.rate_limit).await;
         let client = Client::new(&service.base_url, Duration::from_secs(10)).unwrap();
-        let api = Api::from_document(document()).unwrap();
+        let mut document = document();
+        for path in &self.hidden_paths {
+            document["paths"].as_object_mut().unwrap().remove(*path);
+        }
+        let api = Api::from_document(document).unwrap();
         let auth = AuthOptions {
             admin: Some(Login {
                 email: service.admin_email.clone(),
@@ -190,6 +197,8 @@ async fn mass_assignment_of_owner_and_role() {
         &[
             ("mass-assignment-role", Severity::Critical),
             ("mass-assignment-owner", Severity::Critical),
+            // `created_at`, honoured too, is a separate, lesser finding.
+            ("mass-assignment", Severity::High),
         ],
     )
     .await;
@@ -362,6 +371,28 @@ async fn no_rate_limit() {
         "the burst stops at the first 429: {}",
         clean.requests_sent
     );
+}
+
+#[tokio::test]
+async fn without_a_public_get_the_anonymous_burst_goes_to_login() {
+    let probe = |flaws: &[Flaw]| Probe {
+        rate_limit: 40,
+        hidden_paths: vec!["/api/v1/tags"],
+        ..Probe::new(flaws, &[ProbeId::RateLimit])
+    };
+    let flawed = probe(&[Flaw::NoRateLimit]).run().await;
+    let anonymous = flawed
+        .findings
+        .iter()
+        .find(|finding| finding.id == "no-rate-limit-anonymous")
+        .unwrap();
+    assert_eq!(
+        anonymous.operation.as_deref(),
+        Some("POST /api/v1/auth/login")
+    );
+    assert_eq!(anonymous.exchange.as_ref().unwrap().status(), Some(401));
+    let clean = probe(&[]).run().await;
+    pretty_assert(found(&clean), expected(&[]), &clean);
 }
 
 #[tokio::test]

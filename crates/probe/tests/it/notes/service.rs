@@ -295,6 +295,22 @@ fn parse(app: &App, body: &Bytes) -> Result<Value, Response> {
     })
 }
 
+/// A 422 when `input` has properties outside `known` and `honoured` (the service is strict,
+/// like one deserializing with `deny_unknown_fields`).
+fn unknown_fields(input: &Value, known: &[&str], honoured: &[&str]) -> Option<Response> {
+    let unknown: Vec<&String> = input
+        .as_object()?
+        .keys()
+        .filter(|key| !known.contains(&key.as_str()) && !honoured.contains(&key.as_str()))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": format!("unknown fields {unknown:?}")}),
+        )
+    })
+}
+
 fn user_json(user: &User) -> Value {
     json!({"id": user.id, "email": user.email, "role": user.role})
 }
@@ -308,6 +324,14 @@ async fn register(State(app): State<Shared>, body: Bytes) -> Response {
         Ok(input) => input,
         Err(response) => return response,
     };
+    let mass = app.flaws.contains(&Flaw::MassAssignment);
+    if let Some(response) = unknown_fields(
+        &input,
+        &["email", "password"],
+        if mass { &["role"] } else { &[] },
+    ) {
+        return response;
+    }
     let (Some(email), Some(password)) = (input["email"].as_str(), input["password"].as_str())
     else {
         return reply(
@@ -486,6 +510,17 @@ async fn create_note(State(app): State<Shared>, headers: HeaderMap, body: Bytes)
         Ok(input) => input,
         Err(response) => return response,
     };
+    let honoured: &[&str] = match (
+        app.flaws.contains(&Flaw::MassAssignment),
+        app.flaws.contains(&Flaw::QuietMassAssignment),
+    ) {
+        (true, _) => &["owner_id", "created_at"],
+        (false, true) => &["created_at"],
+        (false, false) => &[],
+    };
+    if let Some(response) = unknown_fields(&input, &["title", "body"], honoured) {
+        return response;
+    }
     let Some(title) = input["title"].as_str().filter(|title| !title.is_empty()) else {
         return reply(
             StatusCode::UNPROCESSABLE_ENTITY,
