@@ -246,6 +246,14 @@ async fn injectable_search() {
 }
 
 #[tokio::test]
+async fn a_word_search_that_matches_sql_looking_text_is_not_injection() {
+    let report = Probe::new(&[Flaw::WordSearch], &[ProbeId::Injection])
+        .run()
+        .await;
+    pretty_assert(found(&report), expected(&[]), &report);
+}
+
+#[tokio::test]
 async fn lax_headers_and_cors() {
     check(
         &[Flaw::LaxHeaders],

@@ -48,6 +48,10 @@ pub enum Flaw {
     NoBodyLimit,
     /// No security headers; CORS reflects any origin with credentials.
     LaxHeaders,
+    /// Not a flaw: `q` searches every user's notes as a union of words (split on `OR`,
+    /// punctuation dropped, an empty word matching all) — SQL-looking text finds things
+    /// without any injection.
+    WordSearch,
     /// CORS allows any origin (`*`), without credentials.
     CorsWildcard,
     /// CORS reflects the request's origin, without credentials.
@@ -478,10 +482,12 @@ async fn list_notes(State(app): State<Shared>, headers: HeaderMap, uri: Uri) -> 
     let search = query.get("q").cloned().unwrap_or_default();
     let mut everyone = caller.is_none();
     if app.flaws.contains(&Flaw::InjectableSearch) {
-        // What `... WHERE owner_id = ? AND title LIKE '%{q}%'` does with quotes.
-        if search.to_ascii_uppercase().contains("' OR ") {
+        // What `... WHERE owner_id = ? AND title LIKE '%{q}%'` does with quotes (a doubled
+        // quote stays inside the string).
+        let unescaped = search.replace("''", "");
+        if unescaped.to_ascii_uppercase().contains("' OR ") {
             everyone = true;
-        } else if search.contains('\'') || search.contains('"') {
+        } else if unescaped.contains('\'') || unescaped.contains('"') {
             return reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": "near \"%\": syntax error"}),
@@ -489,6 +495,24 @@ async fn list_notes(State(app): State<Shared>, headers: HeaderMap, uri: Uri) -> 
         }
     }
     let data = app.data.lock().unwrap();
+    if app.flaws.contains(&Flaw::WordSearch) && !search.is_empty() {
+        let words: Vec<String> = search
+            .to_ascii_lowercase()
+            .split(" or ")
+            .map(|word| word.chars().filter(char::is_ascii_alphanumeric).collect())
+            .collect();
+        let items: Vec<Value> = data
+            .notes
+            .iter()
+            .filter(|note| {
+                words
+                    .iter()
+                    .any(|word| note.title.to_ascii_lowercase().contains(word.as_str()))
+            })
+            .map(note_json)
+            .collect();
+        return reply(StatusCode::OK, json!({"items": items, "limit": limit}));
+    }
     let items: Vec<Value> = data
         .notes
         .iter()
