@@ -2,10 +2,10 @@
 //! one long string) sent as user A to a body-taking operation. 413, 400 or 422 (or a closed
 //! connection) is right; a 2xx is high, a 5xx medium.
 
-use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status};
-use super::finding::Severity;
 use serde_json::{Value, json};
 
+use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status};
+use super::finding::Severity;
 use super::targets::{collections, fill_path, valid_body};
 use crate::exchange::Request;
 

@@ -7,14 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::StreamExt as _;
 use http::Method;
 
+use super::accounts;
+use super::bfla::is_admin_operation;
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status};
 use super::finding::Severity;
 use crate::exchange::{Exchange, Request};
 use crate::openapi::{Api, Operation};
 use crate::schema;
-
-use super::accounts;
-use super::bfla::is_admin_operation;
 
 const CONCURRENCY: usize = 16;
 /// Paths rate limits commonly exempt on purpose (probes and scrapers).
