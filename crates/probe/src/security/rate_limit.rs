@@ -1,6 +1,7 @@
 //! API4 no rate limit: a burst of [`super::SecurityOptions::rate_limit_burst`] requests (16 at a
-//! time) to a cheap protected `GET` as user A, and separately to a public `GET`. No 429 at
-//! all is high. Runs last: its 429s must not disturb other probes.
+//! time) to a cheap protected `GET` as user A, and separately to a public `GET` (or, without
+//! one, the login operation with wrong credentials). No 429 at all is high. The burst stops at
+//! the first 429. Runs last: its 429s must not disturb other probes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
