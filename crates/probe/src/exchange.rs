@@ -16,10 +16,12 @@ use serde_json::Value;
 use crate::ProbeError;
 use crate::Result;
 
+mod unpooled;
+
 /// Recorded bodies keep this many bytes; the rest is replaced by a marker.
 pub const RECORDED_BODY_LIMIT: usize = 4096;
 
-/// Bodies above this size are sent on a connection that is closed afterwards (see [`Client::send`]).
+/// Bodies above this size are sent on a connection of their own (see `unpooled`).
 const LARGE_BODY_BYTES: usize = 64 * 1024;
 
 /// An HTTP client bound to one service's base URL.
@@ -99,15 +101,33 @@ impl Client {
             recorded_headers.push(("content-type".to_string(), content_type.clone()));
         }
         let recorded_body = request.body.as_deref().map(truncate_body);
-        // A server may refuse a large body without reading it and close the connection after
-        // answering; reusing that pooled connection would turn the *next* request into a
-        // spurious transport error. Such a request gets a connection of its own.
-        if request
-            .body
-            .as_ref()
-            .is_some_and(|b| b.len() > LARGE_BODY_BYTES)
-        {
-            builder = builder.header(http::header::CONNECTION, "close");
+        let started = Instant::now();
+        // A server may answer a large body before reading it and close the connection; see
+        // `unpooled` for why such a request cannot go through the pooled client.
+        if let Some(body) = request.body.as_ref().filter(|b| b.len() > LARGE_BODY_BYTES) {
+            let mut headers = request.headers.clone();
+            if let Some(content_type) = &request.content_type {
+                headers.push(("content-type".to_string(), content_type.clone()));
+            }
+            let outcome =
+                unpooled::send(&url, request.method.as_str(), &headers, body, self.timeout)
+                    .await
+                    .map(|(status, headers, bytes)| RecordedResponse {
+                        status,
+                        headers,
+                        json: serde_json::from_slice(&bytes).ok(),
+                        body: truncate_body(&bytes),
+                    });
+            return finish(
+                RecordedRequest {
+                    method: request.method.to_string(),
+                    url,
+                    headers: recorded_headers,
+                    body: recorded_body,
+                },
+                outcome,
+                started,
+            );
         }
         if let Some(body) = request.body {
             builder = builder.body(body);
@@ -118,7 +138,6 @@ impl Client {
             headers: recorded_headers,
             body: recorded_body,
         };
-        let started = Instant::now();
         let outcome = match builder.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -144,17 +163,25 @@ impl Client {
             }
             Err(error) => Err(describe_error(&error)),
         };
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (response, error) = match outcome {
-            Ok(response) => (Some(response), None),
-            Err(error) => (None, Some(error)),
-        };
-        Exchange {
-            request: recorded_request,
-            response,
-            error,
-            duration_ms,
-        }
+        finish(recorded_request, outcome, started)
+    }
+}
+
+fn finish(
+    request: RecordedRequest,
+    outcome: Result<RecordedResponse, String>,
+    started: Instant,
+) -> Exchange {
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (response, error) = match outcome {
+        Ok(response) => (Some(response), None),
+        Err(error) => (None, Some(error)),
+    };
+    Exchange {
+        request,
+        response,
+        error,
+        duration_ms,
     }
 }
 
@@ -252,6 +279,40 @@ impl Exchange {
             (None, Some(error)) => format!("no response: {error}"),
             (None, None) => "no response".to_string(),
         }
+    }
+}
+
+impl Exchange {
+    /// Replaces every occurrence of `secret` in the recorded bodies (text and parsed JSON) by
+    /// `[redacted]`, for exchanges that carry credentials into reports.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        if let Some(body) = self.request.body.as_mut() {
+            *body = body.replace(secret, REDACTED);
+        }
+        if let Some(response) = self.response.as_mut() {
+            response.body = response.body.replace(secret, REDACTED);
+            if let Some(json) = response.json.as_mut() {
+                redact_json(json, secret);
+            }
+        }
+    }
+}
+
+const REDACTED: &str = "[redacted]";
+
+fn redact_json(value: &mut Value, secret: &str) {
+    match value {
+        Value::String(text) => {
+            if text.contains(secret) {
+                *text = text.replace(secret, REDACTED);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| redact_json(item, secret)),
+        Value::Object(map) => map.values_mut().for_each(|item| redact_json(item, secret)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 

@@ -96,7 +96,14 @@ impl Api {
     ///
     /// Fails on a document without `paths`, on a non-local or dangling `$ref`, and on
     /// malformed parameter, body or response objects; the message names the JSON pointer.
-    pub fn from_document(document: Value) -> Result<Api> {
+    pub fn from_document(mut document: Value) -> Result<Api> {
+        let version = document
+            .get("openapi")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if version.starts_with("3.0") {
+            normalize_openapi_30(&mut document);
+        }
         check_refs(&document, &document, &mut String::new())?;
         let paths = document
             .get("paths")
@@ -239,6 +246,57 @@ impl Operation {
         self.parameters
             .iter()
             .filter(move |p| p.location == location)
+    }
+}
+
+/// Rewrites OpenAPI 3.0 schema dialect into JSON Schema 2020-12, which the validator speaks:
+/// `nullable: true` becomes a `"null"` type, boolean `exclusiveMinimum`/`exclusiveMaximum`
+/// become numbers. Without this, every `null` a 3.0 service returns would be a false violation.
+fn normalize_openapi_30(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            // Only the keyword (a boolean) is rewritten; a property named `nullable` stays.
+            let nullable = map.get("nullable").and_then(Value::as_bool);
+            if nullable.is_some() {
+                map.remove("nullable");
+            }
+            if nullable == Some(true) {
+                match map.get_mut("type") {
+                    Some(Value::String(name)) => {
+                        let name = name.clone();
+                        map.insert("type".to_string(), serde_json::json!([name, "null"]));
+                    }
+                    Some(_) => {}
+                    None => {
+                        if let Some(Value::Array(members)) = map.get_mut("enum")
+                            && !members.contains(&Value::Null)
+                        {
+                            members.push(Value::Null);
+                        }
+                    }
+                }
+            }
+            for (exclusive, inclusive) in [
+                ("exclusiveMinimum", "minimum"),
+                ("exclusiveMaximum", "maximum"),
+            ] {
+                match map.get(exclusive) {
+                    Some(Value::Bool(true)) => {
+                        match map.remove(inclusive) {
+                            Some(bound) => map.insert(exclusive.to_string(), bound),
+                            None => map.remove(exclusive),
+                        };
+                    }
+                    Some(Value::Bool(false)) => {
+                        map.remove(exclusive);
+                    }
+                    _ => {}
+                }
+            }
+            map.values_mut().for_each(normalize_openapi_30);
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize_openapi_30),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
     }
 }
 
@@ -418,6 +476,18 @@ mod tests {
         assert!(is_json_media_type("application/json; charset=utf-8"));
         assert!(is_json_media_type("application/problem+json"));
         assert!(!is_json_media_type("text/plain"));
+    }
+
+    #[test]
+    fn openapi_30_nullable_and_boolean_exclusive_bounds_are_rewritten() {
+        let mut document = serde_json::json!({"a": {"type": "string", "nullable": true},
+            "b": {"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}});
+        normalize_openapi_30(&mut document);
+        assert_eq!(
+            document,
+            serde_json::json!({"a": {"type": ["string", "null"]},
+                "b": {"type": "integer", "exclusiveMinimum": 0, "maximum": 9}})
+        );
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl Session {
         let ok = exchange.status().is_some_and(|s| (200..300).contains(&s));
         let tokens = exchange.json().and_then(read_tokens);
         let summary = exchange.summary();
-        self.exchanges.push(exchange);
+        self.record(exchange, login, tokens.as_ref());
         if !ok {
             return Err(ProbeError::Auth {
                 operation: register.label(),
@@ -230,6 +230,24 @@ impl Session {
         }
     }
 
+    /// Keeps an auth exchange as evidence, without the password and tokens it carried: reports
+    /// are stored and shared, and a given admin password or live token must not be in them.
+    fn record(
+        &mut self,
+        mut exchange: Exchange,
+        login: &Login,
+        tokens: Option<&(String, Option<String>)>,
+    ) {
+        exchange.redact(&login.password);
+        if let Some((access_token, refresh_token)) = tokens {
+            exchange.redact(access_token);
+            if let Some(refresh_token) = refresh_token {
+                exchange.redact(refresh_token);
+            }
+        }
+        self.exchanges.push(exchange);
+    }
+
     /// Logs in through the login operation and reads the tokens.
     pub async fn login(&mut self, client: &Client, api: &Api, login: &Login) -> Result<Principal> {
         let Some(operation) = self.operations.login.clone() else {
@@ -240,20 +258,16 @@ impl Session {
             });
         };
         let body = credentials_body(api, &operation, login);
-        let mut exchange = client
+        let exchange = client
             .send(Request::json(Method::POST, operation.path.clone(), &body))
             .await;
-        // The recorded body is evidence in reports; a given admin password must not be in it.
-        if let Some(recorded) = exchange.request.body.as_mut() {
-            *recorded = recorded.replace(&login.password, "[redacted]");
-        }
         let tokens = exchange
             .status()
             .filter(|s| (200..300).contains(s))
             .and(exchange.json())
             .and_then(read_tokens);
         let summary = exchange.summary();
-        self.exchanges.push(exchange);
+        self.record(exchange, login, tokens.as_ref());
         match tokens {
             Some((access_token, refresh_token)) => Ok(Principal {
                 email: login.email.clone(),

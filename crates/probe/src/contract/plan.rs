@@ -15,13 +15,13 @@ use crate::openapi::Operation;
 use crate::schema;
 
 /// The collection an item path belongs to: `/books/{id}` → `/books`.
-pub(crate) fn collection_of(path: &str) -> Option<&str> {
+pub fn collection_of(path: &str) -> Option<&str> {
     let (parent, last) = path.rsplit_once('/')?;
     (last.starts_with('{') && last.ends_with('}') && !parent.is_empty()).then_some(parent)
 }
 
 /// The singular resource name of a collection: `/api/v1/categories` → `category`.
-pub(crate) fn resource_name(collection: &str) -> String {
+pub fn resource_name(collection: &str) -> String {
     let last = collection
         .rsplit('/')
         .find(|s| !s.is_empty() && !s.starts_with('{'))
@@ -45,7 +45,7 @@ pub(crate) fn resource_name(collection: &str) -> String {
 }
 
 /// The collections that have item operations.
-pub(crate) fn collections(api: &Api) -> BTreeSet<String> {
+pub fn collections(api: &Api) -> BTreeSet<String> {
     api.operations
         .iter()
         .filter_map(|o| collection_of(&o.path))
@@ -54,13 +54,13 @@ pub(crate) fn collections(api: &Api) -> BTreeSet<String> {
 }
 
 /// Whether `operation` creates records of a collection.
-pub(crate) fn is_create(operation: &Operation, collections: &BTreeSet<String>) -> bool {
+pub fn is_create(operation: &Operation, collections: &BTreeSet<String>) -> bool {
     operation.method == Method::POST && collections.contains(&operation.path)
 }
 
 /// Path templates of the `{name}` parameters in `path`, each with the collection the value
 /// is an id of: `/books/{book_id}/reviews/{id}` → `[(book_id, /books), (id, /books/{book_id}/reviews)]`.
-pub(crate) fn path_parameters(path: &str) -> Vec<(String, String)> {
+pub fn path_parameters(path: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut prefix = String::new();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
@@ -75,7 +75,7 @@ pub(crate) fn path_parameters(path: &str) -> Vec<(String, String)> {
 
 /// Creates in dependency order: a create whose body names `<resource>_id` (or whose path
 /// holds a parent id) runs after the create of that resource. Cycles keep document order.
-pub(crate) fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Operation> {
+pub fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&'a Operation> {
     let resources: Vec<(String, &Operation)> = creates
         .iter()
         .map(|o| (resource_name(&o.path), *o))
@@ -88,6 +88,10 @@ pub(crate) fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&
                 for name in properties.keys() {
                     if let Some(resource) = name.strip_suffix("_id") {
                         names.insert(resource.to_string());
+                    } else if let Some(resource) = name.strip_suffix("Id")
+                        && !resource.is_empty()
+                    {
+                        names.insert(snake(resource));
                     }
                 }
             }
@@ -114,9 +118,51 @@ pub(crate) fn order_creates<'a>(api: &Api, creates: Vec<&'a Operation>) -> Vec<&
     ordered
 }
 
+/// `orderItem` → `order_item`, to match resource names derived from paths.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn creates_run_after_the_creates_they_reference() {
+        let body = |properties: serde_json::Value| json!({"content": {"application/json": {"schema": {"type": "object", "properties": properties}}}});
+        let item = json!({"get": {"responses": {}}});
+        let api = Api::from_document(json!({"paths": {
+            "/reviews": {"post": {"requestBody": body(json!({"bookId": {"type": "string"}})), "responses": {}}},
+            "/reviews/{id}": item,
+            "/books": {"post": {"requestBody": body(json!({"author_id": {"type": "string"}})), "responses": {}}},
+            "/books/{id}": item,
+            "/authors": {"post": {"requestBody": body(json!({"name": {"type": "string"}})), "responses": {}}},
+            "/authors/{id}": item,
+        }}))
+        .unwrap();
+        let collections = collections(&api);
+        let creates = api
+            .operations
+            .iter()
+            .filter(|o| is_create(o, &collections))
+            .collect();
+        let ordered: Vec<&str> = order_creates(&api, creates)
+            .iter()
+            .map(|o| o.path.as_str())
+            .collect();
+        assert_eq!(ordered, ["/authors", "/books", "/reviews"]);
+    }
 
     #[test]
     fn names_and_collections() {

@@ -7,6 +7,7 @@ use apiwright_probe::contract::ContractOptions;
 use apiwright_probe::contract::ContractReport;
 use apiwright_probe::contract::ViolationKind;
 use apiwright_probe::session::AuthOptions;
+use apiwright_probe::session::Login;
 use apiwright_probe::session::Session;
 
 use crate::support;
@@ -17,9 +18,14 @@ async fn run(fault: Fault) -> ContractReport {
     let service = Service::start(fault).await;
     let client = service.client();
     let api = support::api();
-    let session = Session::establish(&client, &api, &AuthOptions::default())
-        .await
-        .unwrap();
+    let auth = AuthOptions {
+        admin: Some(Login {
+            email: support::ADMIN_EMAIL.to_string(),
+            password: support::ADMIN_PASSWORD.to_string(),
+        }),
+        ..AuthOptions::default()
+    };
+    let session = Session::establish(&client, &api, &auth).await.unwrap();
     let options = ContractOptions {
         max_invalid_per_operation: 50,
         request_timeout: Duration::from_secs(10),
@@ -154,4 +160,59 @@ async fn operations_that_cannot_be_exercised_are_reported_as_skipped() {
         skipped.iter().any(|(op, why)| op == "GET /api/notes/{id}" && why.contains("no record of /api/notes")),
         "{skipped:?}"
     );
+}
+
+#[tokio::test]
+async fn admin_only_operations_are_exercised_and_validated_as_the_admin() {
+    let report = run(Fault::None).await;
+    let create = report
+        .operations
+        .iter()
+        .find(|o| o.operation_id.as_deref() == Some("create_tag"))
+        .unwrap();
+    assert_eq!(
+        create.notes,
+        ["answered 403 to a user; exercised as the admin"]
+    );
+    // Invalid bodies must reach validation: sent as a user they would all stop at 403.
+    let report = run(Fault::AdminCreateAcceptsInvalid).await;
+    let accepted: Vec<&str> = report
+        .violations
+        .iter()
+        .filter(|v| v.operation == "POST /api/tags" && v.kind == ViolationKind::AcceptedInvalid)
+        .map(|v| v.expected.as_str())
+        .collect();
+    assert!(
+        accepted
+            .contains(&"a documented 4xx for the invalid body: missing required property `name`"),
+        "{:#?}",
+        report.violations
+    );
+}
+
+#[tokio::test]
+async fn without_admin_credentials_admin_only_operations_are_skipped_with_the_reason() {
+    let service = Service::start(Fault::None).await;
+    let client = service.client();
+    let api = support::api();
+    let session = Session::establish(&client, &api, &AuthOptions::default())
+        .await
+        .unwrap();
+    let options = ContractOptions {
+        max_invalid_per_operation: 50,
+        request_timeout: Duration::from_secs(10),
+        skip_operations: Vec::new(),
+    };
+    let report = contract::run(&client, &api, &session, &options).await;
+    assert!(report.passed(), "{:#?}", report.violations);
+    let create = report
+        .operations
+        .iter()
+        .find(|o| o.operation_id.as_deref() == Some("create_tag"))
+        .unwrap();
+    assert_eq!(
+        create.skipped.as_deref(),
+        Some("answered 403 to a user and no admin credentials were given")
+    );
+    assert_eq!(report.operations_skipped, 2, "{:#?}", report.operations);
 }

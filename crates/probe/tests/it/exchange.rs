@@ -16,6 +16,52 @@ async fn start(router: Router) -> String {
     format!("http://{address}")
 }
 
+/// A server that answers 413 after reading only the request head, then closes the connection,
+/// as body-limit middleware may; the answer must be recorded, not a broken pipe.
+#[tokio::test]
+async fn an_oversized_body_answered_before_it_is_read_is_recorded() {
+    use tokio::io::AsyncReadExt;
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if socket.read(&mut byte).await.unwrap() == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            let body = r#"{"title":"too large","status":413}"#;
+            let answer = format!(
+                "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            drop(socket);
+        }
+    });
+    let client = Client::new(&format!("http://{address}"), Duration::from_secs(10)).unwrap();
+    for _ in 0..5 {
+        let exchange = client
+            .send(Request::raw(
+                Method::POST,
+                "/upload?x=1",
+                vec![b'a'; 3 * 1024 * 1024],
+                "application/json",
+            ))
+            .await;
+        assert_eq!(exchange.status(), Some(413), "{:?}", exchange.error);
+        assert_eq!(
+            exchange.json(),
+            Some(&json!({"title": "too large", "status": 413}))
+        );
+    }
+}
+
 #[tokio::test]
 async fn requests_and_responses_are_recorded() {
     let router = Router::new().route(

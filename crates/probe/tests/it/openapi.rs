@@ -20,6 +20,8 @@ fn operations_resolve_refs_and_merge_path_parameters() {
             "POST /api/notes",
             "GET /api/notes/{id}",
             "DELETE /api/notes/{id}",
+            "POST /api/tags",
+            "GET /api/tags/{id}",
             "GET /health",
         ]
     );

@@ -50,7 +50,7 @@ async fn a_failed_admin_login_is_an_auth_error_with_the_answer() {
 }
 
 #[tokio::test]
-async fn the_admin_password_is_not_recorded() {
+async fn passwords_and_tokens_are_not_recorded() {
     let service = Service::start(Fault::None).await;
     let client = service.client();
     let api = support::api();

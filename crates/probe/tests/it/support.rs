@@ -39,13 +39,21 @@ pub enum Fault {
     ServerErrorOnInvalid,
     /// `GET /api/notes` answers 200 without a token.
     MissingAuth,
+    /// `POST /api/tags` (admin only) accepts any well-formed JSON body.
+    AdminCreateAcceptsInvalid,
 }
+
+/// The admin account every service starts with.
+pub const ADMIN_EMAIL: &str = "admin@example.test";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 #[derive(Default)]
 struct Data {
     users: HashMap<String, String>,
     tokens: HashMap<String, String>,
     notes: Vec<(u64, String, Value)>,
+    tags: Vec<Value>,
     next_id: u64,
 }
 
@@ -62,9 +70,12 @@ pub struct Service {
 
 impl Service {
     pub async fn start(fault: Fault) -> Service {
+        let mut data = Data::default();
+        data.users
+            .insert(ADMIN_EMAIL.to_string(), ADMIN_PASSWORD.to_string());
         let state = AppState {
             fault,
-            data: Arc::new(Mutex::new(Data::default())),
+            data: Arc::new(Mutex::new(data)),
         };
         let router = Router::new()
             .route("/health", get(health))
@@ -72,6 +83,8 @@ impl Service {
             .route("/api/auth/login", post(login))
             .route("/api/notes", get(list_notes).post(create_note))
             .route("/api/notes/{id}", get(get_note).delete(delete_note))
+            .route("/api/tags", post(create_tag))
+            .route("/api/tags/{id}", get(get_tag))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -140,6 +153,25 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/tags": {"post": {
+                "operationId": "create_tag",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false, "required": ["name"],
+                    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 20}}}}}},
+                "responses": {
+                    "201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tag"}}}},
+                    "400": problem("malformed"), "401": problem("no token"), "403": problem("admins only"),
+                    "413": problem("too large"), "422": problem("invalid")
+                }
+            }},
+            "/api/tags/{id}": {"get": {
+                "operationId": "get_tag",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": {
+                    "200": {"description": "tag", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tag"}}}},
+                    "401": problem("no token"), "404": problem("missing")
+                }
+            }},
             "/api/notes/{id}": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "get": {
@@ -171,8 +203,10 @@ pub fn document() -> Value {
                     "id": {"type": "integer", "readOnly": true},
                     "title": {"type": "string", "minLength": 1, "maxLength": 50},
                     "priority": {"type": "integer", "minimum": 1, "maximum": 5},
-                    "tag": {"allOf": [{"$ref": "#/components/schemas/Tag"}]}}},
-                "Tag": {"enum": ["home", "work"]},
+                    "tag": {"allOf": [{"$ref": "#/components/schemas/TagName"}]}}},
+                "TagName": {"enum": ["home", "work"]},
+                "Tag": {"type": "object", "required": ["id", "name"], "properties": {
+                    "id": {"type": "integer"}, "name": {"type": "string"}}},
                 "Problem": {"type": "object", "required": ["title", "status"], "properties": {
                     "title": {"type": "string"}, "status": {"type": "integer"}}}
             }
@@ -387,5 +421,50 @@ async fn delete_note(
             StatusCode::NO_CONTENT.into_response()
         }
         Err(response) => response,
+    }
+}
+
+async fn create_tag(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(caller) = caller(&state, &headers) else {
+        return problem(StatusCode::UNAUTHORIZED, "no token");
+    };
+    if caller != ADMIN_EMAIL {
+        return problem(StatusCode::FORBIDDEN, "admins only");
+    }
+    let body = match read_json(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let name_ok = body.as_object().is_some_and(|o| o.len() == 1)
+        && body
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| (1..=20).contains(&n.chars().count()));
+    if !name_ok && state.fault != Fault::AdminCreateAcceptsInvalid {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "validation failed");
+    }
+    let mut data = state.data.lock().unwrap();
+    data.next_id += 1;
+    let tag = json!({"id": data.next_id, "name": body.get("name").and_then(Value::as_str).unwrap_or("?")});
+    data.tags.push(tag.clone());
+    json_response(StatusCode::CREATED, tag)
+}
+
+async fn get_tag(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if caller(&state, &headers).is_none() {
+        return problem(StatusCode::UNAUTHORIZED, "no token");
+    }
+    let data = state.data.lock().unwrap();
+    match data.tags.iter().find(|t| {
+        t["id"]
+            .as_u64()
+            .is_some_and(|tag_id| tag_id.to_string() == id)
+    }) {
+        Some(tag) => json_response(StatusCode::OK, tag.clone()),
+        None => problem(StatusCode::NOT_FOUND, "no such tag"),
     }
 }
