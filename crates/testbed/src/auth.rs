@@ -33,6 +33,7 @@ use crate::error::ApiError;
 use crate::error::FieldError;
 use crate::extract::ApiJson;
 use crate::extract::Validate;
+use crate::extract::check_length;
 use crate::extract::present;
 
 /// Lifetime of an access token.
@@ -110,16 +111,6 @@ pub(crate) fn is_email(text: &str) -> bool {
                 && !label.ends_with('-')
         });
     text.len() <= 254 && local_ok && domain_ok
-}
-
-fn check_length(errors: &mut Vec<FieldError>, field: &str, text: &str, min: usize, max: usize) {
-    let length = text.chars().count();
-    if length < min || length > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be {min} to {max} characters long"),
-        ));
-    }
 }
 
 /// The claims of an access token.
@@ -456,6 +447,16 @@ mod tests {
         let payload = token.split('.').nth(1).unwrap();
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(keys.verify(&unsigned).is_none());
+
+        // Another HMAC algorithm with the right secret is refused too.
+        let claims = keys.verify(&token).unwrap();
+        let hs384 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS384),
+            &claims,
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap();
+        assert!(keys.verify(&hs384).is_none());
     }
 
     #[test]

@@ -48,6 +48,9 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 const USER_COLUMNS: &str = "id, email, role, created_at, token_version, password_hash, salt";
 const NOTE_COLUMNS: &str = "id, owner_id, title, body, pinned, created_at, updated_at";
+/// Kept apart so a 404 can name the statement that found nothing (for the `verbose-error` flaw).
+pub(crate) const NOTE_BY_ID: &str =
+    "SELECT id, owner_id, title, body, pinned, created_at, updated_at FROM notes WHERE id = ?1";
 
 /// A statement that failed, with its SQL kept for the logs.
 #[derive(Debug)]
@@ -347,11 +350,10 @@ impl Db {
     }
 
     pub(crate) fn note(&self, id: i64) -> Result<Option<NoteRow>, DbError> {
-        let sql = format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?1");
         self.lock()
-            .query_row(&sql, [id], NoteRow::from_row)
+            .query_row(NOTE_BY_ID, [id], NoteRow::from_row)
             .optional()
-            .map_err(failed(&sql))
+            .map_err(failed(NOTE_BY_ID))
     }
 
     pub(crate) fn update_note(

@@ -21,6 +21,24 @@ pub(crate) trait Validate {
     fn validate(&self) -> Vec<FieldError>;
 }
 
+/// Adds an error when `text` is not `min..=max` characters (code points, as JSON Schema's
+/// `minLength`/`maxLength` count them).
+pub(crate) fn check_length(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    text: &str,
+    min: usize,
+    max: usize,
+) {
+    let length = text.chars().count();
+    if length < min || length > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be {min} to {max} characters long"),
+        ));
+    }
+}
+
 /// A JSON request body, deserialized and validated.
 #[derive(Debug)]
 pub(crate) struct ApiJson<T>(pub(crate) T);
@@ -69,37 +87,25 @@ fn is_json(content_type: Option<&http::HeaderValue>) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Parses in two steps so that each failure gets its status: text that is not JSON is a 400;
+/// JSON that is not an object (serde would take an array as a struct's fields in order) or
+/// does not fit the body's shape is a 422.
 #[track_caller]
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer)
-        .map_err(|error| classify(&error))?;
-    deserializer.end().map_err(|error| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
         ApiError::bad_request("the request body is not valid JSON").with_source(error)
     })?;
-    Ok(value)
-}
-
-#[track_caller]
-fn classify(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let inner = error.inner();
-    match inner.classify() {
-        serde_json::error::Category::Data => {
-            let message = inner.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let field = quoted_field(&message).unwrap_or_else(|| error.path().to_string());
-            ApiError::validation(vec![FieldError::new(&field, message)]).with_source(inner)
-        }
-        serde_json::error::Category::Syntax
-        | serde_json::error::Category::Eof
-        | serde_json::error::Category::Io => {
-            ApiError::bad_request("the request body is not valid JSON").with_source(inner)
-        }
+    if !value.is_object() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "",
+            "the request body must be a JSON object",
+        )]));
     }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|error| {
+        let message = error.inner().to_string();
+        let field = quoted_field(&message).unwrap_or_else(|| error.path().to_string());
+        ApiError::validation(vec![FieldError::new(&field, message.clone())]).with_source(message)
+    })
 }
 
 /// The field named by serde's "unknown field `x`" and "missing field `x`" messages, which
@@ -156,6 +162,9 @@ mod tests {
         assert_eq!(status_of(r#"{}"#), 422);
         assert_eq!(status_of(r#"{"title":1}"#), 422);
         assert_eq!(status_of(r#"{"title":"a","pinned":null}"#), 422);
+        assert_eq!(status_of(r#"["a"]"#), 422);
+        assert_eq!(status_of("[]"), 422);
+        assert_eq!(status_of("null"), 422);
         assert_eq!(status_of(r#"{"title":"a""#), 400);
         assert_eq!(status_of(r#"{"title":"a"} x"#), 400);
         assert_eq!(status_of(""), 400);

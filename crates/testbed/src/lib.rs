@@ -163,6 +163,16 @@ pub fn router(config: Config) -> Result<axum::Router, TestbedError> {
 
 /// Serves the API on `listener` until the task is dropped or the listener fails.
 pub async fn serve(config: Config, listener: tokio::net::TcpListener) -> Result<(), TestbedError> {
+    serve_with_shutdown(config, listener, std::future::pending()).await
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight and returns.
+pub async fn serve_with_shutdown(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), TestbedError> {
     if let Some(flaw) = config.flaw {
         tracing::warn!(%flaw, "serving with a deliberate flaw");
     }
@@ -171,6 +181,7 @@ pub async fn serve(config: Config, listener: tokio::net::TcpListener) -> Result<
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
+    .with_graceful_shutdown(shutdown)
     .await?;
     Ok(())
 }

@@ -18,8 +18,9 @@ use clap::Parser;
 struct Args {
     /// The one deliberate flaw to carry (idor, missing-auth, mass-assignment, no-rate-limit,
     /// injectable-search, verbose-error, undocumented-route, slow-endpoint, schema-violation).
-    #[arg(long, env = "TESTBED_FLAW")]
-    flaw: Option<Flaw>,
+    /// An empty value or `none` means the clean service.
+    #[arg(long, env = "TESTBED_FLAW", value_parser = parse_flaw)]
+    flaw: Option<Selected>,
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, env = "PORT", default_value_t = 0)]
     port: u16,
@@ -48,10 +49,24 @@ struct Args {
     admin_password: Option<String>,
 }
 
+/// What `--flaw` selected: a flaw, or explicitly none.
+#[derive(Debug, Clone, Copy)]
+struct Selected(Option<Flaw>);
+
+fn parse_flaw(name: &str) -> Result<Selected, apiwright_testbed::UnknownFlaw> {
+    match name.trim() {
+        "" | "none" => Ok(Selected(None)),
+        name => name.parse().map(|flaw| Selected(Some(flaw))),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let admin = match (args.admin_email, args.admin_password) {
@@ -59,7 +74,7 @@ fn main() -> ExitCode {
         (None, _) | (_, None) => None,
     };
     let config = Config {
-        flaw: args.flaw,
+        flaw: args.flaw.and_then(|selected| selected.0),
         database_path: args.database_path,
         jwt_secret: args.jwt_secret,
         rate_limit_per_user: args.rate_limit_per_user,

@@ -28,6 +28,7 @@ use crate::error::ApiError;
 use crate::error::FieldError;
 use crate::extract::ApiJson;
 use crate::extract::Validate;
+use crate::extract::check_length;
 use crate::extract::present;
 
 const DEFAULT_LIMIT: u32 = 20;
@@ -59,16 +60,6 @@ fn well_formed(note: NoteRow) -> Value {
         "created_at": note.created_at,
         "updated_at": note.updated_at,
     })
-}
-
-fn check_length(errors: &mut Vec<FieldError>, field: &str, text: &str, min: usize, max: usize) {
-    let length = text.chars().count();
-    if length < min || length > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be {min} to {max} characters long"),
-        ));
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,8 +159,11 @@ fn may_access(state: &AppState, user: Option<&AuthUser>, note: &NoteRow) -> bool
     }
 }
 
+#[track_caller]
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("note {id} does not exist"))
+        .with_source(format!("QueryReturnedNoRows (id = {id})"))
+        .with_sql(crate::db::NOTE_BY_ID)
 }
 
 /// The caller of `GET`/`DELETE /notes/{id}`: authenticated, unless the `missing-auth` flaw is

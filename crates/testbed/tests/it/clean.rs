@@ -189,6 +189,7 @@ fn registration_is_validated() {
         json!({ "email": "a@example.com", "password": PASSWORD, "role": "admin" }),
         json!({ "email": "a@example.com", "password": PASSWORD, "id": "x" }),
         json!({ "email": 7, "password": PASSWORD }),
+        json!(["a@example.com", PASSWORD]),
     ];
     for body in cases {
         let reply = server.post("/api/v1/auth/register", None, body.clone());
@@ -293,11 +294,14 @@ fn note_bodies_cannot_set_protected_fields() {
         json!({ "title": "x".repeat(201) }),
         json!({ "body": "x" }),
         json!({ "title": "x", "pinned": "yes" }),
+        json!(["x", "y", true]),
     ] {
         let reply = server.post("/api/v1/notes", Some(&alice), body.clone());
         assert_eq!(reply.status, 422, "{body}: {}", reply.text);
     }
     for body in [
+        json!([]),
+        json!(["retitled"]),
         json!({ "owner_id": "someone" }),
         json!({ "title": null }),
         json!({ "created_at": "2020-01-01T00:00:00Z" }),
@@ -500,4 +504,29 @@ fn an_oversized_body_is_answered_413_without_a_broken_pipe() {
         assert_eq!(reply.status, 413);
     }
     assert_eq!(server.get("/api/v1/notes", Some(&token)).status, 200);
+}
+
+#[test]
+fn serving_stops_when_asked() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(apiwright_testbed::serve_with_shutdown(
+            Config::clean(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        stop.send(()).unwrap();
+        let result = tokio::time::timeout(std::time::Duration::from_secs(5), serving)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    });
 }

@@ -28,6 +28,29 @@ fn an_unknown_flaw_fails_and_lists_the_valid_ones() {
 }
 
 #[test]
+fn an_empty_or_none_flaw_is_the_clean_service() {
+    for name in ["", "none"] {
+        let mut child = Command::new(BINARY)
+            .env("PORT", "0")
+            .env("TESTBED_FLAW", name)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            line.starts_with("listening on http://127.0.0.1:"),
+            "{name:?}: {line}"
+        );
+    }
+}
+
+#[test]
 fn prints_its_address_and_serves_the_flaw_from_the_environment() {
     let mut child = Command::new(BINARY)
         .env("PORT", "0")

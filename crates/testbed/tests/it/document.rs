@@ -129,3 +129,17 @@ fn is_served_as_json() {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.json(), document());
 }
+
+#[test]
+fn every_listed_route_is_mounted() {
+    let server = TestServer::start(Config::clean());
+    for (method, path) in ROUTES {
+        let reply = server.request(method, &path.replace("{id}", "1"), None, None);
+        let detail = reply.json()["detail"].clone();
+        assert!(
+            reply.status != 405 && detail != "no such resource",
+            "{method} {path} is not mounted: {}",
+            reply.text
+        );
+    }
+}

@@ -12,6 +12,7 @@ use crate::support::Body;
 use crate::support::PASSWORD;
 use crate::support::TestServer;
 use crate::support::access_token;
+use crate::support::schema_violations;
 
 /// A server with `flaw`, Alice's note on it, and tokens for Alice and Bob.
 struct TwoUsers {
@@ -59,6 +60,10 @@ fn idor_lets_anyone_signed_in_read_change_and_delete_any_note() {
 #[test]
 fn missing_auth_serves_and_deletes_notes_without_a_token() {
     let world = TwoUsers::start(Config::flawed(Flaw::MissingAuth));
+    let document: Value = serde_json::from_str(apiwright_testbed::OPENAPI_DOCUMENT).unwrap();
+    let item = &document["paths"]["/api/v1/notes/{id}"];
+    assert_eq!(item["get"]["security"], json!([{ "bearerAuth": [] }]));
+    assert_eq!(item["delete"]["security"], json!([{ "bearerAuth": [] }]));
     let path = world.note_path();
     let read = world.server.get(&path, None);
     assert_eq!(read.status, 200);
@@ -266,6 +271,13 @@ fn schema_violation_serves_notes_that_break_the_document() {
         .json();
     assert_eq!(note["pinned"], "no");
     assert!(note.get("updated_at").is_none());
+    let document: Value = serde_json::from_str(apiwright_testbed::OPENAPI_DOCUMENT).unwrap();
+    let violations = schema_violations(
+        &document,
+        &json!({ "$ref": "#/components/schemas/Note" }),
+        &note,
+    );
+    assert_eq!(violations.len(), 2, "{violations:?}");
     let list = world.server.get("/api/v1/notes", Some(&world.alice)).json();
     assert_eq!(list["items"][0]["pinned"], "no");
     assert!(list["items"][0].get("updated_at").is_none());

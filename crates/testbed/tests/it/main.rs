@@ -5,6 +5,7 @@
 
 mod clean;
 mod cli;
+mod contract;
 mod document;
 mod flaws;
 mod support;

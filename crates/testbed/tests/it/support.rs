@@ -1,7 +1,9 @@
 //! A testbed served on 127.0.0.1:0 in its own runtime, and a blocking HTTP client for it.
 //!
-//! Every answer of a clean server is checked against the embedded document on the way: its
-//! status must be documented for the operation, and errors must be problem+json.
+//! Every answer of a clean server is checked against the embedded document on the way, as a
+//! strict contract checker would: its status must be documented for the operation, its content
+//! type must be the documented one, and its body must validate against the documented schema
+//! (formats included).
 
 use std::net::Ipv4Addr;
 
@@ -194,11 +196,40 @@ fn check_documented(document: &Value, method: &str, path: &str, reply: &Reply) {
     let content_type = reply.header("content-type").unwrap_or_default();
     if reply.status >= 400 {
         assert_eq!(content_type, "application/problem+json", "{}", reply.text);
-        let problem = reply.json();
-        for member in ["type", "title", "status", "detail"] {
-            assert!(problem.get(member).is_some(), "{member} missing: {problem}");
-        }
     } else if reply.status != 204 {
         assert_eq!(content_type, "application/json", "{}", reply.text);
     }
+    let content = &operation["responses"][&status]["content"];
+    if reply.status == 204 {
+        assert!(
+            content.is_null() && reply.text.is_empty(),
+            "{method} {template}: 204 with a body"
+        );
+        return;
+    }
+    let schema = &content[content_type]["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {template} {status}: {content_type} is not documented"
+    );
+    let violations = schema_violations(document, schema, &reply.json());
+    assert!(
+        violations.is_empty(),
+        "{method} {template} {status} breaks its schema: {violations:?}\n{}",
+        reply.text
+    );
+}
+
+/// Where `instance` breaks `schema`, a schema of `document` (its `$ref`s resolve there).
+pub fn schema_violations(document: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+    let root = json!({ "allOf": [schema], "components": document["components"] });
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap();
+    validator
+        .iter_errors(instance)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
 }
