@@ -7,12 +7,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Method;
-use serde_json::json;
 
-use super::accounts::{self, REFRESH_KEYS};
+use super::accounts;
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
 use super::finding::Severity;
 use super::jwt::{self, Jwt};
+use super::targets::{accepted_protected_get, collections, valid_body};
 use crate::exchange::{Exchange, Request};
 use crate::openapi::Operation;
 
@@ -22,6 +22,7 @@ const FIX_VERIFY: &str = "Verify every token: signature with the expected algori
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
+    let (target, _) = accepted_protected_get(ctx, user_a, &[]).await?;
     let protected: Vec<&Operation> = ctx
         .api
         .operations
@@ -32,21 +33,6 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 && !operation.path.contains('{')
         })
         .collect();
-    let Some(&target) = protected.first() else {
-        return Err(NotRun::Skipped(
-            "the document has no protected GET without path parameters".into(),
-        ));
-    };
-    let baseline = ctx
-        .send(get(&target.path, Some(&user_a.access_token)))
-        .await;
-    if !succeeded(&baseline) {
-        return Err(NotRun::Inconclusive(format!(
-            "user A's own token was refused on {} ({:?}), so refusals prove nothing",
-            label(target),
-            status(&baseline)
-        )));
-    }
     for operation in &protected {
         let exchange = ctx.send(get(&operation.path, None)).await;
         if succeeded(&exchange) {
@@ -55,6 +41,28 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                 "auth-missing-token",
                 "answers without credentials",
                 operation,
+                exchange,
+            );
+        }
+    }
+    // Protected creates: a valid body without credentials must be refused too.
+    for collection in collections(ctx.api) {
+        let create = collection.create;
+        if !create.requires_auth {
+            continue;
+        }
+        let Some(body) = valid_body(ctx, create, user_a).await else {
+            continue;
+        };
+        let exchange = ctx
+            .send(Request::json(Method::POST, &create.path, &body))
+            .await;
+        if succeeded(&exchange) {
+            report(
+                ctx,
+                "auth-missing-token",
+                "creates records without credentials",
+                create,
                 exchange,
             );
         }
@@ -109,43 +117,37 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             }
         }
     }
-    revocation(ctx, target).await;
-    Ok(())
+    match revocation(ctx, target).await {
+        Some(reason) => Err(NotRun::Inconclusive(reason)),
+        None => Ok(()),
+    }
 }
 
 /// The logout part: a fresh user logs out, then uses its old refresh and access tokens.
-async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
+/// `Some(reason)` when it could not conclude.
+async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) -> Option<String> {
     let api = ctx.api;
-    let Some(logout) = ctx.session.operations.logout.as_ref() else {
-        return;
+    let logout = ctx.session.operations.logout.as_ref()?;
+    let user = match accounts::fresh_user(ctx, &[]).await {
+        Ok(user) => user,
+        Err(reason) => return Some(format!("the logout check needs a fresh user: {reason}")),
     };
-    let Ok(user) = accounts::fresh_user(ctx, &[]).await else {
-        return;
-    };
-    let refresh_token = user.refresh_token.clone();
-    let overrides: Vec<(&str, serde_json::Value)> = refresh_token
-        .iter()
-        .flat_map(|token| REFRESH_KEYS.iter().map(move |key| (*key, json!(token))))
-        .collect();
-    let body = accounts::body_with(api, logout, &overrides);
-    let exchange = ctx
-        .send(Request::json(Method::POST, &logout.path, &body).bearer(&user.access_token))
-        .await;
+    let request = accounts::with_refresh_token(api, logout, user.refresh_token.as_deref())
+        .bearer(&user.access_token);
+    let exchange = ctx.send(request).await;
     if !succeeded(&exchange) {
-        return;
+        return Some(format!("logout was refused: {}", exchange.summary()));
     }
-    if let (Some(refresh), Some(token)) = (ctx.session.operations.refresh.as_ref(), &refresh_token)
-    {
-        let overrides: Vec<(&str, serde_json::Value)> = REFRESH_KEYS
-            .iter()
-            .map(|key| (*key, json!(token)))
-            .collect();
-        let body = accounts::body_with(api, refresh, &overrides);
+    let mut inconclusive = None;
+    if let (Some(refresh), Some(token)) = (
+        ctx.session.operations.refresh.as_ref(),
+        user.refresh_token.as_deref(),
+    ) {
         let exchange = ctx
-            .send(Request::json(Method::POST, &refresh.path, &body))
+            .send(accounts::with_refresh_token(api, refresh, Some(token)))
             .await;
-        if succeeded(&exchange) {
-            ctx.report(
+        match status(&exchange) {
+            Some(200..=299) => ctx.report(
                 FindingDraft {
                     id: "auth-refresh-after-logout",
                     severity: Severity::High,
@@ -161,7 +163,14 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
                                server-side, hashed) and refuse revoked ones with 401.",
                 },
                 Some(exchange),
-            );
+            ),
+            Some(400 | 401 | 403) => {}
+            _ => {
+                inconclusive = Some(format!(
+                    "refreshing after logout answered neither 2xx nor a refusal: {}",
+                    exchange.summary()
+                ));
+            }
         }
     }
     let exchange = ctx.send(get(&target.path, Some(&user.access_token))).await;
@@ -185,6 +194,7 @@ async fn revocation(ctx: &mut Ctx<'_>, target: &Operation) {
             Some(exchange),
         );
     }
+    inconclusive
 }
 
 fn get(path: &str, token: Option<&str>) -> Request {

@@ -19,10 +19,11 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         .iter()
         .filter(|operation| is_admin_operation(api, operation))
         .collect();
-    if admin_operations.is_empty() {
+    let enforced = role_checks(ctx, user_a).await;
+    if admin_operations.is_empty() && enforced == 0 {
         return Err(NotRun::Skipped(
             "the document marks no operation as administrative (path segment, tag, operation id \
-             or summary naming admins)"
+             or summary naming admins), and no create operation refused a member with 403"
                 .into(),
         ));
     }
@@ -65,6 +66,28 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         );
     }
     Ok(())
+}
+
+/// Create operations that document a 403: a member's valid request refused with 403 is
+/// evidence that roles are checked there. Returns how many refused. (A 2xx proves nothing
+/// without knowing which roles the operation is meant for.)
+async fn role_checks(ctx: &mut Ctx<'_>, user_a: &crate::session::Principal) -> usize {
+    let mut enforced = 0;
+    for collection in super::targets::collections(ctx.api) {
+        let create = collection.create;
+        if !create.requires_auth || !create.responses.contains_key("403") {
+            continue;
+        }
+        let Some(body) = valid_body(ctx, create, user_a).await else {
+            continue;
+        };
+        let request = Request::json(Method::POST, &create.path, &body).bearer(&user_a.access_token);
+        let exchange = ctx.send(request).await;
+        if status(&exchange) == Some(403) {
+            enforced += 1;
+        }
+    }
+    enforced
 }
 
 /// Whether the document marks `operation` as for admins.

@@ -4,7 +4,6 @@
 //! document is not probed for reads.
 
 use http::Method;
-use serde_json::json;
 
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status, succeeded};
 use super::finding::Severity;
@@ -41,70 +40,68 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         };
         probed += 1;
         let values = [(collection.id_param.as_str(), id.as_str())];
-        if let Some(read) = collection.read.filter(|read| read.requires_auth) {
-            let path = fill_path(api, read, &values);
-            let anonymous = ctx.send(Request::new(Method::GET, &path)).await;
-            if succeeded(&anonymous) {
-                report(
-                    ctx,
-                    "bola-anonymous-read",
-                    "read another user's record without credentials",
-                    read,
-                    anonymous,
-                );
-            }
-            let exchange = ctx
-                .send(Request::new(Method::GET, &path).bearer(&user_b.access_token))
-                .await;
-            if succeeded(&exchange) {
-                report(
-                    ctx,
-                    "bola-read",
-                    "read another user's record",
-                    read,
-                    exchange,
-                );
-            }
-        }
-        for (operation, id_text, what) in [
+        let kinds = [
+            (
+                collection.read,
+                "bola-anonymous-read",
+                "bola-read",
+                "read another user's record",
+            ),
             (
                 collection.update,
+                "bola-anonymous-update",
                 "bola-update",
                 "changed another user's record",
             ),
             (
                 collection.replace,
+                "bola-anonymous-replace",
                 "bola-replace",
                 "replaced another user's record",
             ),
-        ] {
+            (
+                collection.delete,
+                "bola-anonymous-delete",
+                "bola-delete",
+                "deleted another user's record",
+            ),
+        ];
+        for (operation, anonymous_id, user_b_id, what) in kinds {
             let Some(operation) = operation.filter(|operation| operation.requires_auth) else {
                 continue;
             };
-            let body = valid_body(ctx, operation, user_b)
-                .await
-                .unwrap_or_else(|| json!({}));
             let path = fill_path(api, operation, &values);
-            let request =
-                Request::json(operation.method.clone(), &path, &body).bearer(&user_b.access_token);
-            let exchange = ctx.send(request).await;
-            if succeeded(&exchange) {
-                report(ctx, id_text, what, operation, exchange);
-            }
-        }
-        if let Some(delete) = collection.delete.filter(|delete| delete.requires_auth) {
-            let path = fill_path(api, delete, &values);
-            let exchange = ctx
-                .send(Request::new(Method::DELETE, &path).bearer(&user_b.access_token))
-                .await;
-            if succeeded(&exchange) {
+            let body = match operation.body {
+                Some(_) => valid_body(ctx, operation, user_b).await,
+                None => None,
+            };
+            let request = |token: Option<&str>| {
+                let request = match &body {
+                    Some(body) => Request::json(operation.method.clone(), &path, body),
+                    None => Request::new(operation.method.clone(), &path),
+                };
+                match token {
+                    Some(token) => request.bearer(token),
+                    None => request,
+                }
+            };
+            let anonymous = ctx.send(request(None)).await;
+            if succeeded(&anonymous) {
                 report(
                     ctx,
-                    "bola-delete",
-                    "deleted another user's record",
-                    delete,
-                    exchange,
+                    anonymous_id,
+                    &format!("{what} without credentials"),
+                    operation,
+                    anonymous,
                 );
+                if operation.method == Method::DELETE {
+                    // The record is gone; user B has nothing left to delete.
+                    continue;
+                }
+            }
+            let exchange = ctx.send(request(Some(&user_b.access_token))).await;
+            if succeeded(&exchange) {
+                report(ctx, user_b_id, what, operation, exchange);
             }
         }
     }

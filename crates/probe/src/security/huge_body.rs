@@ -2,9 +2,11 @@
 //! one long string) sent as user A to a body-taking operation. 413, 400 or 422 (or a closed
 //! connection) is right; a 2xx is high, a 5xx medium.
 
+use serde_json::{Value, json};
+
 use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, label, status};
 use super::finding::Severity;
-use super::targets::{collections, fill_path, properties};
+use super::targets::{collections, fill_path, valid_body};
 use crate::exchange::Request;
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
@@ -21,16 +23,19 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         .filter(|operation| operation.body.is_some() && operation.requires_auth);
     let mut tried = Vec::new();
     for operation in creates.into_iter().chain(others).take(3) {
-        let field = operation
-            .body
-            .as_ref()
-            .and_then(|body| properties(api, &body.schema).keys().next().cloned())
-            .unwrap_or_else(|| "data".into());
+        // A valid body with one string made huge, so that only its size can be refused.
+        let mut body = valid_body(ctx, operation, user_a)
+            .await
+            .unwrap_or_else(|| json!({}));
         let size = usize::try_from(ctx.options.huge_body_bytes).unwrap_or(usize::MAX);
-        let mut body = Vec::with_capacity(size + field.len() + 8);
-        body.extend_from_slice(format!("{{\"{field}\":\"").as_bytes());
-        body.resize(size.saturating_sub(2).max(body.len()), b'a');
-        body.extend_from_slice(b"\"}");
+        if let Value::Object(object) = &mut body {
+            let field = object
+                .iter()
+                .find(|(_, value)| value.is_string())
+                .map_or_else(|| "data".to_string(), |(name, _)| name.clone());
+            object.insert(field, Value::String("a".repeat(size)));
+        }
+        let body = body.to_string().into_bytes();
         let path = fill_path(api, operation, &[]);
         let mut request = Request::raw(operation.method.clone(), path, body, "application/json");
         if operation.requires_auth {

@@ -1,7 +1,8 @@
 //! API8 injection: SQL metacharacters in the string query parameters of list operations and
 //! in item path ids, sent as user B after user A created records. A 5xx or a body that
 //! reveals the database (SQL errors, SQLSTATE, `sqlite`) is high; a boolean payload
-//! (`' OR '1'='1`) that returns more items than a nonsense search is critical.
+//! (`' OR '1'='1`) that returns more items than a nonsense search and than the same text with
+//! its quotes doubled (which cannot break out of a string) is critical.
 
 use http::Method;
 use serde_json::Value;
@@ -88,7 +89,17 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
             let Some(count) = item_count(&exchange) else {
                 continue;
             };
-            if count > baseline_count {
+            if count <= baseline_count {
+                continue;
+            }
+            // The same text with its quotes doubled cannot leave an SQL string: a search that
+            // merely matches words (`OR`, `1`) finds as much with it, an injection nothing.
+            let escaped = payload.replace('\'', "''");
+            let control = ctx
+                .send(Request::new(Method::GET, url(&escaped)).bearer(&user_b.access_token))
+                .await;
+            let control_count = item_count(&control).unwrap_or(usize::MAX);
+            if count > control_count {
                 ctx.report(
                     FindingDraft {
                         id: "sql-injection-boolean",
@@ -97,7 +108,8 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
                         operation: Some(label(operation)),
                         detail: format!(
                             "`{parameter}={payload}` returned {count} items where a nonsense \
-                             value returned {baseline_count}: the payload rewrote the query"
+                             value returned {baseline_count} and the same text with its quotes \
+                             doubled ({escaped}) {control_count}: the payload rewrote the query"
                         ),
                         fix_hint: FIX,
                     },

@@ -14,10 +14,13 @@ use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, json as response_json, labe
 use super::finding::Severity;
 use super::jwt::Jwt;
 use super::targets::{
-    self, Collection, collections, create_record, fill_path, marker_for, properties, valid_body,
+    self, Collection, collections, create_record, fill_path, marker_for, properties,
+    reference_hints,
 };
 use crate::exchange::Request;
 use crate::openapi::Operation;
+use crate::schema;
+use crate::session::Principal;
 
 const FIX: &str = "Deserialize requests into a type with only the writable fields (reject \
                    unknown fields or ignore them) and set ids, owners, roles and timestamps on \
@@ -29,8 +32,15 @@ const ROLE_KEYS: &[&str] = &["role", "roles", "is_admin", "admin"];
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let mut probed = register_as_admin(ctx).await;
     if let Ok(user_a) = ctx.user(0) {
+        let admin = ctx.session.admin.as_ref();
         for collection in collections(ctx.api) {
-            probed |= on_collection(ctx, &collection, user_a).await;
+            // Collections only admins may write to are probed as the admin: a client-set id or
+            // timestamp is a flaw whoever sends it.
+            probed |= on_collection(ctx, &collection, user_a).await
+                || match admin {
+                    Some(admin) => on_collection(ctx, &collection, admin).await,
+                    None => false,
+                };
         }
     }
     if probed {
@@ -44,41 +54,54 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
 
 /// Registers with `role: admin` (and friends) and checks the result, `/me` and the token.
 async fn register_as_admin(ctx: &mut Ctx<'_>) -> bool {
-    let extra = [
+    if ctx.session.operations.register.is_none() {
+        return false;
+    }
+    // One property at a time: a service that refuses unknown properties may still honour one
+    // it knows.
+    let variants = [
         ("role", json!("admin")),
         ("is_admin", json!(true)),
         ("roles", json!(["admin"])),
     ];
-    let Ok(user) = accounts::fresh_user(ctx, &extra).await else {
-        return false;
-    };
-    let mut evidence = None;
-    if Jwt::parse(&user.access_token).is_some_and(|token| is_admin(&Value::Object(token.claims))) {
-        evidence = Some(("the access token's claims", None));
-    }
-    if let Some(me) = accounts::find(ctx.api, &Method::GET, "me") {
-        let exchange = ctx
-            .send(Request::new(Method::GET, &me.path).bearer(&user.access_token))
-            .await;
-        if response_json(&exchange).is_some_and(is_admin) {
-            evidence = Some(("the signed-in user's profile", Some(exchange)));
+    for (name, value) in variants {
+        // Users A and B registered with the same sampler, so a refusal here is the service
+        // refusing the extra property: that part of the check ran.
+        let Ok(user) = accounts::fresh_user(ctx, &[(name, value.clone())]).await else {
+            continue;
+        };
+        let mut evidence = None;
+        if Jwt::parse(&user.access_token)
+            .is_some_and(|token| is_admin(&Value::Object(token.claims)))
+        {
+            evidence = Some(("the access token's claims", None));
         }
-    }
-    if let Some((place, exchange)) = evidence {
+        if let Some(me) = accounts::find(ctx.api, &Method::GET, "me") {
+            let exchange = ctx
+                .send(Request::new(Method::GET, &me.path).bearer(&user.access_token))
+                .await;
+            if response_json(&exchange).is_some_and(is_admin) {
+                evidence = Some(("the signed-in user's profile", Some(exchange)));
+            }
+        }
+        let Some((place, exchange)) = evidence else {
+            continue;
+        };
         let register = ctx.session.operations.register.as_ref().map(label);
         ctx.report(
             FindingDraft {
                 id: "mass-assignment-role",
                 severity: Severity::Critical,
-                title: "registering with `role: admin` creates an admin".into(),
+                title: format!("registering with `{name}: {value}` creates an admin"),
                 operation: register,
                 detail: format!(
-                    "a user registered with {{\"role\":\"admin\",\"is_admin\":true}} in the body; {place} shows the admin role"
+                    "a user registered with `\"{name}\": {value}` added to a valid body; {place} shows the admin role"
                 ),
                 fix_hint: FIX,
             },
             exchange,
         );
+        break;
     }
     true
 }
@@ -95,44 +118,54 @@ fn is_admin(value: &Value) -> bool {
 
 /// The create operation and (on a record of A's) the update operations of one collection.
 /// `false` when A cannot create records there.
-async fn on_collection(
-    ctx: &mut Ctx<'_>,
-    collection: &Collection<'_>,
-    user_a: &crate::session::Principal,
-) -> bool {
-    let Ok((id, control, _)) = create_record(ctx, collection, user_a).await else {
+async fn on_collection(ctx: &mut Ctx<'_>, collection: &Collection<'_>, user: &Principal) -> bool {
+    let Ok((id, control, _)) = create_record(ctx, collection, user).await else {
         return false;
     };
-    let injected = injected_properties(ctx, collection.create);
-    if let Some(mut body) = valid_body(ctx, collection.create, user_a).await {
-        if let Value::Object(object) = &mut body {
-            object.extend(injected.clone());
-        }
-        let request = Request::json(Method::POST, &collection.create.path, &body)
-            .bearer(&user_a.access_token);
-        let exchange = ctx.send(request).await;
-        judge(ctx, collection.create, &injected, &control, exchange);
-    }
-    for operation in [collection.update, collection.replace]
-        .into_iter()
-        .flatten()
-    {
-        let mut body = valid_body(ctx, operation, user_a)
-            .await
-            .unwrap_or_else(|| json!({}));
-        let injected = injected_properties(ctx, operation);
-        if let Value::Object(object) = &mut body {
-            object.extend(injected.clone());
-        }
+    let operations = [
+        Some(collection.create),
+        collection.update,
+        collection.replace,
+    ];
+    for operation in operations.into_iter().flatten() {
+        let Some(body) = &operation.body else {
+            continue;
+        };
+        let hints = reference_hints(ctx, operation, user, 0).await;
         let path = fill_path(
             ctx.api,
             operation,
             &[(collection.id_param.as_str(), id.as_str())],
         );
-        let request =
-            Request::json(operation.method.clone(), &path, &body).bearer(&user_a.access_token);
-        let exchange = ctx.send(request).await;
-        judge(ctx, operation, &injected, &control, exchange);
+        let all = injected_properties(ctx, operation);
+        // Everything at once first; when that is refused (a service rejecting unknown
+        // properties), each property alone: one it knows may still be honoured, and each
+        // that is gets its own finding.
+        let mut groups = vec![all.clone()];
+        groups.extend(
+            all.iter()
+                .map(|(name, value)| Map::from_iter([(name.clone(), value.clone())])),
+        );
+        for (index, injected) in groups.iter().enumerate() {
+            let mut sample = schema::sample(ctx.api, &body.schema, &hints);
+            if let Value::Object(object) = &mut sample {
+                object.extend(injected.clone());
+            }
+            let request =
+                Request::json(operation.method.clone(), &path, &sample).bearer(&user.access_token);
+            let exchange = ctx.send(request).await;
+            let accepted = succeeded(&exchange);
+            let attempt = Attempt {
+                operation,
+                injected,
+                control: &control,
+            };
+            judge(ctx, collection, user, attempt, exchange).await;
+            // Accepted all at once: the response showed whatever took effect.
+            if index == 0 && accepted {
+                break;
+            }
+        }
     }
     true
 }
@@ -177,31 +210,64 @@ fn injected_properties(ctx: &Ctx<'_>, operation: &Operation) -> Map<String, Valu
     injected
 }
 
-/// Reports the injected properties whose values the accepted response shows (and the control
-/// record does not).
-fn judge(
+/// One request that carried injected properties.
+struct Attempt<'a> {
+    operation: &'a Operation,
+    injected: &'a Map<String, Value>,
+    /// A record made without them, to tell an effect from a coincidence.
+    control: &'a Value,
+}
+
+impl Attempt<'_> {
+    /// The injected properties whose values `record` shows (and the control does not).
+    fn took_effect(&self, record: &Value) -> Vec<String> {
+        self.injected
+            .iter()
+            .filter(|(name, value)| {
+                record.get(name.as_str()) == Some(value)
+                    && self.control.get(name.as_str()) != Some(value)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+/// Reports the injected properties that took effect, seen in the accepted response or, when
+/// the response does not show them, in the record read back.
+async fn judge(
     ctx: &mut Ctx<'_>,
-    operation: &Operation,
-    injected: &Map<String, Value>,
-    control: &Value,
+    collection: &Collection<'_>,
+    creator: &Principal,
+    attempt: Attempt<'_>,
     exchange: crate::exchange::Exchange,
 ) {
     if !succeeded(&exchange) {
         return;
     }
-    let Some(record) = response_json(&exchange) else {
-        return;
-    };
-    let took_effect: Vec<&String> = injected
-        .iter()
-        .filter(|(name, value)| {
-            record.get(name.as_str()) == Some(value) && control.get(name.as_str()) != Some(value)
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let record = response_json(&exchange).cloned().unwrap_or(Value::Null);
+    let mut took_effect = attempt.took_effect(&record);
+    let mut evidence = exchange;
+    let mut seen_in = "the response shows";
+    let id = targets::record_id(&record, &collection.id_param);
+    if let (true, Some(read), Some(id)) = (took_effect.is_empty(), collection.read, id) {
+        let path = fill_path(
+            ctx.api,
+            read,
+            &[(collection.id_param.as_str(), id.as_str())],
+        );
+        let read_back = ctx
+            .send(Request::new(Method::GET, path).bearer(&creator.access_token))
+            .await;
+        if let Some(stored) = response_json(&read_back).filter(|_| succeeded(&read_back)) {
+            took_effect = attempt.took_effect(stored);
+            evidence = read_back;
+            seen_in = "the record read back shows";
+        }
+    }
     if took_effect.is_empty() {
         return;
     }
+    let operation = attempt.operation;
     let owner = took_effect
         .iter()
         .any(|name| OWNER_KEYS.contains(&name.as_str()));
@@ -225,12 +291,12 @@ fn judge(
             ),
             operation: Some(label(operation)),
             detail: format!(
-                "the request carried properties its schema does not allow; the response shows \
-                 the injected values of {} (a record made without them does not)",
+                "the request carried properties its schema does not allow; {seen_in} the \
+                 injected values of {} (a record made without them does not)",
                 names.join(", ")
             ),
             fix_hint: FIX,
         },
-        Some(exchange),
+        Some(evidence),
     );
 }

@@ -4,10 +4,10 @@
 
 use http::Method;
 
-use super::ctx::{Ctx, FindingDraft, NotRun, Outcome, body_text, header, label, status, succeeded};
+use super::ctx::{Ctx, FindingDraft, Outcome, body_text, header, label, status};
 use super::finding::Severity;
 use super::leaks;
-use super::targets::{collections, fill_path};
+use super::targets::{accepted_protected_get, collections, fill_path};
 use crate::exchange::{Exchange, Request};
 use crate::openapi::Operation;
 use crate::schema;
@@ -16,32 +16,8 @@ const EVIL_ORIGIN: &str = "https://evil.example";
 
 pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
     let user_a = ctx.user(0)?;
-    let api = ctx.api;
-    let target = api
-        .operations
-        .iter()
-        .find(|operation| {
-            operation.requires_auth
-                && operation.method == Method::GET
-                && !operation.path.contains('{')
-        })
-        .ok_or_else(|| {
-            NotRun::Skipped("the document has no protected GET without path parameters".into())
-        })?;
-    let exchange = ctx
-        .send(
-            Request::new(Method::GET, &target.path)
-                .bearer(&user_a.access_token)
-                .header("origin", EVIL_ORIGIN),
-        )
-        .await;
-    if !succeeded(&exchange) {
-        return Err(NotRun::Inconclusive(format!(
-            "user A's request to {} was refused ({:?})",
-            label(target),
-            status(&exchange)
-        )));
-    }
+    let (target, exchange) =
+        accepted_protected_get(ctx, user_a, &[("origin", EVIL_ORIGIN)]).await?;
     headers(ctx, target, &exchange);
     cors(ctx, target, exchange);
     verbose_errors(ctx).await;
@@ -182,6 +158,8 @@ async fn verbose_errors(ctx: &mut Ctx<'_>) {
         None,
         Request::new(Method::GET, unknown).bearer(&user_a.access_token),
     ));
+    // One finding per kind and operation: two bad ids of the same route are one defect.
+    let mut reported = std::collections::BTreeSet::new();
     for (operation, request) in requests {
         let exchange = ctx.send(request).await;
         let markers = leaks::find(&body_text(&exchange), &[]);
@@ -205,6 +183,9 @@ async fn verbose_errors(ctx: &mut Ctx<'_>) {
                 ),
             )
         };
+        if !reported.insert((id, operation.map(label))) {
+            continue;
+        }
         ctx.report(
             FindingDraft {
                 id,

@@ -62,19 +62,20 @@ pub(crate) async fn probe(ctx: &mut Ctx<'_>) -> Outcome {
         }
         let body = json(&exchange);
         let items = body.and_then(list_items).map_or(0, Vec::len);
-        let echoed = body
-            .and_then(|body| body.as_object())
-            .is_some_and(|object| {
-                object
+        // The requested size under a page-size name (top level or one object down, e.g.
+        // `{"meta": {"per_page": 1000}}`): the service says it used it.
+        let is_size = |(key, value): (&String, &Value)| {
+            let key = key.to_ascii_lowercase().replace('-', "_");
+            (key == parameter.name.to_ascii_lowercase() || NAMES.contains(&key.as_str()))
+                && value.as_u64() == Some(requested)
+        };
+        let echoed = body.and_then(Value::as_object).is_some_and(|object| {
+            object.iter().any(is_size)
+                || object
                     .values()
-                    .chain(
-                        object
-                            .values()
-                            .filter_map(Value::as_object)
-                            .flat_map(|nested| nested.values()),
-                    )
-                    .any(|value| value.as_u64() == Some(requested))
-            });
+                    .filter_map(Value::as_object)
+                    .any(|nested| nested.iter().any(is_size))
+        });
         let too_many = maximum.is_some_and(|maximum| items as u64 > maximum);
         if !(too_many || echoed) {
             continue;

@@ -114,3 +114,66 @@ impl SecurityReport {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, severity: Severity) -> Finding {
+        Finding {
+            id: id.into(),
+            owasp: String::new(),
+            title: String::new(),
+            severity,
+            operation: None,
+            location: None,
+            exchange: None,
+            detail: String::new(),
+            fix_hint: String::new(),
+        }
+    }
+
+    #[test]
+    fn blocking_is_at_or_above_the_threshold() {
+        let report = SecurityReport {
+            findings: [
+                ("a", Severity::Low),
+                ("b", Severity::High),
+                ("c", Severity::Critical),
+                ("d", Severity::Medium),
+            ]
+            .map(|(id, severity)| finding(id, severity))
+            .into(),
+            ..SecurityReport::default()
+        };
+        let ids = |threshold| -> Vec<String> {
+            report
+                .blocking(threshold)
+                .iter()
+                .map(|f| f.id.clone())
+                .collect()
+        };
+        assert_eq!(ids(Severity::DEFAULT_BLOCKING), ["b", "c"]);
+        assert_eq!(ids(Severity::Medium), ["b", "c", "d"]);
+    }
+
+    #[test]
+    fn serde_shapes() {
+        let result = ProbeResult {
+            id: ProbeId::BrokenAuthentication,
+            owasp: "API2".into(),
+            status: ProbeStatus::Inconclusive {
+                reason: "429".into(),
+            },
+            requests: 3,
+        };
+        assert_eq!(
+            serde_json::to_value(&result).unwrap(),
+            serde_json::json!({"id": "broken-authentication", "owasp": "API2", "status": "inconclusive", "reason": "429", "requests": 3})
+        );
+        assert_eq!(
+            serde_json::to_value(Severity::Critical).unwrap(),
+            "critical"
+        );
+    }
+}

@@ -162,66 +162,102 @@ pub(crate) async fn valid_body(
     user: &Principal,
 ) -> Option<Value> {
     let body_schema = &operation.body.as_ref()?.schema;
-    let mut hints = schema::Hints::new();
-    for name in properties(ctx.api, body_schema).keys() {
-        let Some(stem) = name.strip_suffix("_id") else {
-            continue;
-        };
-        if matches!(stem, "owner" | "user" | "") {
-            continue;
-        }
-        if let Some(id) = existing_record(ctx, stem, user).await {
-            hints.insert(name.clone(), id);
-        }
-    }
+    let hints = reference_hints(ctx, operation, user, 0).await;
     Some(schema::sample(ctx.api, body_schema, &hints))
 }
 
-/// The id of some record of the collection named like `stem` (`book` → `/books`), creating one
-/// as the admin (or `user`) when the list is empty.
-async fn existing_record(ctx: &mut Ctx<'_>, stem: &str, user: &Principal) -> Option<Value> {
+/// How many levels of referenced records are created for one body (`review` → `book` →
+/// `author`).
+const MAX_REFERENCE_DEPTH: usize = 3;
+
+/// Sampling hints that point the body's `*_id` properties at records that exist (created
+/// fresh where possible). Computing them once lets a probe sample several bodies that refer
+/// to the same records.
+pub(crate) fn reference_hints<'c>(
+    ctx: &'c mut Ctx<'_>,
+    operation: &'c Operation,
+    user: &'c Principal,
+    depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = schema::Hints> + Send + 'c>> {
+    Box::pin(async move {
+        let mut hints = schema::Hints::new();
+        let Some(body) = &operation.body else {
+            return hints;
+        };
+        for name in properties(ctx.api, &body.schema).keys() {
+            let Some(stem) = name.strip_suffix("_id") else {
+                continue;
+            };
+            if matches!(stem, "owner" | "user" | "") || depth >= MAX_REFERENCE_DEPTH {
+                continue;
+            }
+            if let Some(id) = referenced_record(ctx, stem, user, depth).await {
+                hints.insert(name.clone(), id);
+            }
+        }
+        hints
+    })
+}
+
+/// The id of a record of the collection named like `stem` (`book` → `/books`): a fresh one
+/// created by the admin (or `user`), so that per-parent uniqueness rules (one review per
+/// book) do not refuse the probe's records, else the first one listed.
+async fn referenced_record(
+    ctx: &mut Ctx<'_>,
+    stem: &str,
+    user: &Principal,
+    depth: usize,
+) -> Option<Value> {
     let plurals = [
         format!("{stem}s"),
         format!("{stem}es"),
         format!("{}ies", stem.trim_end_matches('y')),
     ];
-    let list = ctx.api.operations.iter().find(|operation| {
-        operation.method == Method::GET
-            && !operation.path.contains('{')
+    let api = ctx.api;
+    let named = |operation: &&Operation| {
+        !operation.path.contains('{')
             && plurals
                 .iter()
                 .any(|plural| operation.path.ends_with(&format!("/{plural}")))
-    })?;
+    };
+    let create = api
+        .operations
+        .iter()
+        .filter(named)
+        .find(|operation| operation.method == Method::POST && operation.body.is_some());
+    if let Some(create) = create {
+        let creator = ctx.session.admin.clone().unwrap_or_else(|| user.clone());
+        let hints = reference_hints(ctx, create, &creator, depth + 1).await;
+        if let Some(body) = create
+            .body
+            .as_ref()
+            .map(|body| schema::sample(ctx.api, &body.schema, &hints))
+        {
+            let request =
+                Request::json(Method::POST, &create.path, &body).bearer(&creator.access_token);
+            let exchange = ctx.send(request).await;
+            if let Some(id) = response_json(&exchange)
+                .filter(|_| succeeded(&exchange))
+                .and_then(|record| record.get("id"))
+            {
+                return Some(id.clone());
+            }
+        }
+    }
+    let list = api
+        .operations
+        .iter()
+        .filter(named)
+        .find(|operation| operation.method == Method::GET)?;
     let mut request = Request::new(Method::GET, &list.path);
     if list.requires_auth {
         request = request.bearer(&user.access_token);
     }
     let exchange = ctx.send(request).await;
-    let first = response_json(&exchange)
+    response_json(&exchange)
         .and_then(list_items)
         .and_then(|items| items.first())
         .and_then(|item| item.get("id"))
-        .cloned();
-    if first.is_some() {
-        return first;
-    }
-    let collection = collections(ctx.api)
-        .into_iter()
-        .find(|collection| collection.create.path == list.path)?;
-    let creator = ctx.session.admin.clone().unwrap_or_else(|| user.clone());
-    let body = schema::sample(
-        ctx.api,
-        &collection.create.body.as_ref()?.schema,
-        &schema::Hints::default(),
-    );
-    let exchange = ctx
-        .send(
-            Request::json(Method::POST, &collection.create.path, &body)
-                .bearer(&creator.access_token),
-        )
-        .await;
-    response_json(&exchange)
-        .and_then(|record| record.get("id"))
         .cloned()
 }
 
@@ -300,4 +336,42 @@ pub(crate) fn marker_for(property: &Value) -> Value {
         (_, "email") => json!("injected@evil.example"),
         _ => json!("injected-by-probe"),
     }
+}
+
+/// The first protected `GET` without path parameters (and not for admins) that `user` gets a
+/// 2xx from, with that exchange; `extra_headers` go on the request.
+pub(crate) async fn accepted_protected_get<'a>(
+    ctx: &mut Ctx<'a>,
+    user: &Principal,
+    extra_headers: &[(&str, &str)],
+) -> Result<(&'a Operation, Exchange), super::ctx::NotRun> {
+    let api = ctx.api;
+    let candidates = api.operations.iter().filter(|operation| {
+        operation.requires_auth
+            && operation.method == Method::GET
+            && !operation.path.contains('{')
+            && !super::bfla::is_admin_operation(api, operation)
+    });
+    let mut refused = Vec::new();
+    for operation in candidates.take(3) {
+        let mut request = Request::new(Method::GET, &operation.path).bearer(&user.access_token);
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let exchange = ctx.send(request).await;
+        if succeeded(&exchange) {
+            return Ok((operation, exchange));
+        }
+        refused.push(format!("{} ({:?})", operation.label(), exchange.status()));
+    }
+    Err(if refused.is_empty() {
+        super::ctx::NotRun::Skipped(
+            "the document has no protected GET without path parameters".into(),
+        )
+    } else {
+        super::ctx::NotRun::Inconclusive(format!(
+            "user A's own token was refused on {}, so refusals prove nothing",
+            refused.join(", ")
+        ))
+    })
 }

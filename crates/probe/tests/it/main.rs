@@ -3,7 +3,9 @@
 
 mod contract;
 mod exchange;
+mod notes;
 mod openapi;
 mod schema;
+mod security;
 mod session;
 mod support;
