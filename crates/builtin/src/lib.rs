@@ -31,6 +31,7 @@ mod seed003_testing;
 mod seed004;
 #[cfg(test)]
 mod test_support;
+mod validation_plans;
 
 use apiwright_agents::Agent;
 use apiwright_agents::AgentError;

@@ -206,7 +206,9 @@ fn resource_operations(resource: &Resource, paths: &mut Map<String, Value>) {
             Operation::List => {
                 let mut parameters = vec![
                     json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}}),
-                    json!({"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": resource.list.max_page_size, "default": resource.list.page_size}}),
+                    // The service clamps a larger page size to the maximum (the response's
+                    // `per_page` says which applied), so the parameter itself has no maximum.
+                    json!({"name": "per_page", "in": "query", "description": format!("Page size; values above {} are clamped to {}", resource.list.max_page_size, resource.list.max_page_size), "schema": {"type": "integer", "minimum": 1, "default": resource.list.page_size}}),
                 ];
                 let mut sorts: Vec<String> = resource.list.sort.clone();
                 sorts.push("created_at".into());
@@ -263,6 +265,7 @@ fn resource_operations(resource: &Resource, paths: &mut Map<String, Value>) {
                 op.insert("requestBody".into(), body(&format!("{name}Update")));
                 responses.insert("200".into(), ok("The updated record", &name));
                 responses.insert("400".into(), problem("Malformed JSON"));
+                responses.insert("413".into(), problem("Body too large"));
                 responses.insert("404".into(), problem("No such record (or not yours)"));
                 responses.insert(
                     "409".into(),
@@ -319,6 +322,7 @@ fn auth_paths(paths: &mut Map<String, Value>) {
         );
         if request.is_some() {
             responses.insert("400".into(), problem("Malformed JSON"));
+            responses.insert("413".into(), problem("Body too large"));
             responses.insert("422".into(), problem("Validation failed"));
         }
         if secured {

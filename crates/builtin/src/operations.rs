@@ -1,7 +1,8 @@
 //! Operations roles: the devops engineer (CI, containers, Kubernetes manifests, `ci.sh`,
 //! runbook; deployment is reported as not performed), the production validator (go/no-go
 //! computed only from recorded gate evidence), and the security, performance and monitoring
-//! roles, whose evidence this version cannot produce and which therefore report `not_run`.
+//! roles: where a gate produces their evidence they write the plan it follows
+//! (`validation_plans.rs`); otherwise they report `not_run`.
 
 use apiwright_agents::confidence::visit_of;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ pub(crate) fn ci_script(spec: &Spec) -> String {
     format!(
         r#"#!/bin/sh
 # Local CI for {name}: the checks the pipeline and apiwright's gates run.
-# Usage: sh ci.sh [build|typecheck|test|test-item NAME|lint|ci|db-check|openapi]
+# Usage: sh ci.sh [build|typecheck|test|test-item NAME|lint|ci|db-check|openapi|release|serve]
 set -eu
 cd "$(dirname "$0")"
 step="${{1:-ci}}"
@@ -31,6 +32,11 @@ case "$step" in
   lint) cargo fmt --check && cargo clippy --all-targets -- -D warnings ;;
   ci) cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test ;;
   db-check) cargo test --test platform ;;
+  release) cargo build --release --bin {name} ;;
+  # The release binary in the foreground (`exec`: apiwright's evidence gates measure this
+  # process's memory and stop it with a signal). Configured by the environment: PORT,
+  # DATABASE_PATH, ADMIN_EMAIL/ADMIN_PASSWORD, RATE_LIMIT_PER_USER/RATE_LIMIT_PER_IP.
+  serve) exec "${{CARGO_TARGET_DIR:-target}}/release/{name}" ;;
   openapi)
     # The document parses as JSON (with python3; without it grep only looks for the field)
     # and declares OpenAPI 3.1. apiwright's `openapi` gate checks the rest: path parameters,
@@ -51,7 +57,10 @@ if not (isinstance(version, str) and version.startswith("3.1.")):
   coverage)
     echo "ci.sh coverage: measured by apiwright's coverage gate (LLVM source-based coverage); see REPORT.md" >&2
     exit 3 ;;
-  contract|e2e|security|load|health|deploy|rollback)
+  contract|security|load)
+    echo "ci.sh $step: run by apiwright's $step gate against 'ci.sh serve' (apiwright check $step --url URL --openapi openapi.json)" >&2
+    exit 3 ;;
+  e2e|health|deploy|rollback)
     echo "ci.sh $step: not available in this version of apiwright (planned); nothing was checked" >&2
     exit 3 ;;
   *) echo "ci.sh: unknown step '$step'" >&2; exit 2 ;;
@@ -190,6 +199,12 @@ fn not_run(step: &Step<'_>, name: &str, what: &str, extra: serde_json::Value) ->
 }
 
 pub(crate) fn security_specialist(step: &Step<'_>) -> Result<Work, AgentError> {
+    // Where a security gate probes the service, the role writes the threat model it follows.
+    if step.wants("threat-model") {
+        let mut work = Work::default();
+        crate::validation_plans::plans(step, &mut work);
+        return Ok(work);
+    }
     let checklist = [
         "broken object level authorization",
         "broken authentication",
@@ -214,6 +229,11 @@ pub(crate) fn security_specialist(step: &Step<'_>) -> Result<Work, AgentError> {
 }
 
 pub(crate) fn performance_analyst(step: &Step<'_>) -> Result<Work, AgentError> {
+    if step.wants("load-plan") {
+        let mut work = Work::default();
+        crate::validation_plans::plans(step, &mut work);
+        return Ok(work);
+    }
     let slas = &step.spec.slas;
     Ok(not_run(
         step,

@@ -254,6 +254,7 @@ pub(crate) fn qa_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
         );
         work.summary = "Planned unit, integration, E2E, performance and security testing with a 90 % coverage target".into();
     }
+    crate::validation_plans::plans(step, &mut work);
     if step.wants("e2e-results") {
         // Real evidence: run the whole suite and record the runner's counts.
         let run = run_tool(

@@ -45,6 +45,111 @@ pub enum Command {
     /// Hooks for interactive coding agents.
     #[command(subcommand)]
     Hooks(HooksCommand),
+    /// Check a running service against its OpenAPI document: contract conformance, OWASP API
+    /// security probes, or load against objectives (the evidence gates, standalone).
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Every operation with valid and schema-derived invalid requests, with and without
+    /// credentials: documented statuses, valid bodies, no 5xx.
+    Contract {
+        #[command(flatten)]
+        target: CheckTarget,
+        /// Operations not exercised, as `METHOD /path` (repeatable).
+        #[arg(long, value_name = "OPERATION")]
+        skip: Vec<String>,
+    },
+    /// OWASP API Security Top 10 probes (and a secrets scan of `--workspace`).
+    Security {
+        #[command(flatten)]
+        target: CheckTarget,
+        /// Lowest severity that fails the check: info, low, medium, high, critical.
+        #[arg(long, default_value = "high")]
+        fail_on: String,
+        /// Directory scanned for committed secrets (none by default).
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<PathBuf>,
+        /// Requests sent in a burst to find a rate limit.
+        #[arg(long, value_name = "N")]
+        rate_limit_burst: Option<u32>,
+    },
+    /// Sustained open-loop load at `--rps`, closed-loop stress and a spike, compared with the
+    /// objectives.
+    Load {
+        #[command(flatten)]
+        target: CheckTarget,
+        /// Sustained rate to offer and require, in requests per second.
+        #[arg(long)]
+        rps: f64,
+        /// Highest acceptable p95 latency, in milliseconds.
+        #[arg(long)]
+        p95_ms: Option<f64>,
+        /// Highest acceptable error rate, in percent.
+        #[arg(long)]
+        error_rate_percent: Option<f64>,
+        /// Highest acceptable resident memory of `--pid`, in MiB.
+        #[arg(long, requires = "pid")]
+        memory_mb: Option<f64>,
+        /// The service's process id, to sample its memory (Linux).
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Seconds of sustained load.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Seconds of closed-loop stress (0 skips it).
+        #[arg(long, default_value_t = 5)]
+        stress: u64,
+        /// Seconds of the spike window (0 skips it).
+        #[arg(long, default_value_t = 2)]
+        spike: u64,
+        /// The spike's rate as a multiple of `--rps`.
+        #[arg(long, default_value_t = 10.0)]
+        spike_factor: f64,
+        /// Seconds of an endurance run at `--rps` with memory growth (0: none).
+        #[arg(long, default_value_t = 0)]
+        endurance: u64,
+        /// Connections of the stress test.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+}
+
+/// The service a check talks to and how to sign in to it.
+#[derive(Debug, Args)]
+pub struct CheckTarget {
+    /// Base URL of the running service, e.g. `http://127.0.0.1:8080`.
+    #[arg(long)]
+    pub url: String,
+    /// The OpenAPI document: a file, or a path on the service such as `/openapi.json`.
+    #[arg(long)]
+    pub openapi: String,
+    /// An admin's email (with `--admin-password`), signed in through the documented login.
+    #[arg(long, requires = "admin_password", env = "APIWRIGHT_CHECK_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// The admin's password (better given in the environment).
+    #[arg(
+        long,
+        requires = "admin_email",
+        env = "APIWRIGHT_CHECK_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+    /// An admin bearer token to use as is.
+    #[arg(long, env = "APIWRIGHT_CHECK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// User bearer tokens to use instead of registering users (repeatable; two for the
+    /// cross-user probes).
+    #[arg(long = "token", value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// Seconds the whole check may take.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Print the full report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -341,11 +341,11 @@ impl Engine {
                     }
                 }
                 Decision::EvaluateGate { round, gate_index } => {
-                    let event = tokio::select! {
-                        event = self.evaluate_gate(active, &round, gate_index) => event,
+                    let (event, record) = tokio::select! {
+                        evaluated = self.evaluate_gate(active, &round, gate_index) => evaluated,
                         () = &mut interrupt => return Ok(DriveOutcome::Interrupted),
                     };
-                    self.record(&active.run_id, &mut active.machine, vec![event], Vec::new())?;
+                    self.record(&active.run_id, &mut active.machine, vec![event], record)?;
                 }
                 Decision::Pause | Decision::Finished => {
                     return Ok(outcome_of(active.machine.status()));
@@ -677,13 +677,21 @@ impl Engine {
         }
     }
 
-    async fn evaluate_gate(&self, active: &ActiveRun, round: &Round, gate_index: usize) -> Event {
+    /// Evaluates a gate: its event, and the memory write of its report when the gate
+    /// `record`s one (committed together, so the deliverable exists exactly when the result
+    /// does).
+    async fn evaluate_gate(
+        &self,
+        active: &ActiveRun,
+        round: &Round,
+        gate_index: usize,
+    ) -> (Event, Vec<MemoryWrite>) {
         let workflow = Arc::clone(active.machine.workflow());
         let gate = workflow
             .phase_index(&round.phase)
             .and_then(|index| workflow.phases[index].gates.get(gate_index));
         let Some(gate) = gate else {
-            return Event::GateEvaluated {
+            let event = Event::GateEvaluated {
                 round: round.clone(),
                 gate: format!("#{gate_index}"),
                 gate_kind: "unknown".into(),
@@ -692,6 +700,7 @@ impl Engine {
                 evidence: serde_json::Value::Null,
                 duration_ms: 0,
             };
+            return (event, Vec::new());
         };
         let vars = round_vars(&workflow, &active.base_vars, round, active.machine.items());
         let mut env = self.config.env.clone();
@@ -706,13 +715,14 @@ impl Engine {
             env.push(("APIWRIGHT_DB".to_string(), db.display().to_string()));
         }
         let context = GateContext {
+            attached: None,
             env: &env,
             workspace: &active.workspace,
             store: &self.store,
             vars: &vars,
             default_timeout: self.config.default_gate_timeout,
         };
-        match apiwright_gates::evaluate(gate, &context).await {
+        let event = match apiwright_gates::evaluate(gate, &context).await {
             Ok(report) => Event::GateEvaluated {
                 round: round.clone(),
                 gate: gate.id.clone(),
@@ -733,7 +743,9 @@ impl Engine {
                 evidence: serde_json::json!({ "error": error.to_string() }),
                 duration_ms: 0,
             },
-        }
+        };
+        let record = gate_record(gate, &vars, &event, &active.run_id, round);
+        (event, record)
     }
 
     /// Applies events to the machine, then commits them with the memory writes and the
@@ -829,4 +841,52 @@ fn runs_alongside_others(phase: &apiwright_workflow::Phase, index: usize) -> boo
         }
         _ => false,
     }
+}
+
+/// The memory write of a gate's `record` key: the gate's outcome, summary and evidence as a
+/// deliverable. A key that cannot be rendered writes nothing (the validator checks its
+/// placeholders, so this only happens for a workflow that bypassed validation).
+fn gate_record(
+    gate: &apiwright_workflow::Gate,
+    vars: &apiwright_workflow::template::Vars,
+    event: &Event,
+    run_id: &str,
+    round: &Round,
+) -> Vec<MemoryWrite> {
+    let (
+        Some(template),
+        Event::GateEvaluated {
+            outcome,
+            summary,
+            evidence,
+            duration_ms,
+            ..
+        },
+    ) = (&gate.record, event)
+    else {
+        return Vec::new();
+    };
+    let Ok(key) = apiwright_workflow::template::render(template, vars) else {
+        tracing::warn!(gate = %gate.id, "cannot render the gate's record key");
+        return Vec::new();
+    };
+    vec![MemoryWrite {
+        key,
+        value: Value::Json(serde_json::json!({
+            "gate": gate.id,
+            "kind": gate.kind_name(),
+            "criterion": gate.criterion,
+            "outcome": outcome,
+            "summary": summary,
+            "duration_ms": duration_ms,
+            "evidence": evidence,
+        })),
+        tags: BTreeMap::from([
+            ("who".to_string(), format!("gate:{}", gate.id)),
+            (
+                "why".to_string(),
+                format!("run {run_id} {round} gate {}", gate.id),
+            ),
+        ]),
+    }]
 }

@@ -2,7 +2,8 @@
 //! evidence it is based on. `command` runs a program in the run's workspace, `tests` runs a
 //! test suite and reads its pass/fail counts, `coverage` measures line coverage, `openapi`
 //! checks an OpenAPI document and compares its operations with the routes the service serves,
-//! `memory` checks deliverables exist, `score` reads a number from a deliverable and compares
+//! `contract`, `security` and `load` start the service and drive real traffic at it
+//! (`evidence/`, with `service.rs` owning the process), `memory` checks deliverables exist, `score` reads a number from a deliverable and compares
 //! it with bounds.
 //! Approval gates are decided by a person; the engine owns them.
 //!
@@ -12,9 +13,11 @@
 
 mod command;
 mod coverage;
+mod evidence;
 mod memory;
 mod openapi;
 mod score;
+mod service;
 mod shell;
 mod tests_gate;
 
@@ -68,6 +71,18 @@ pub struct GateContext<'a> {
     pub default_timeout: Duration,
     /// Extra environment for command gates (`APIWRIGHT_RUN_ID`, `APIWRIGHT_WORKFLOW_DIR`).
     pub env: &'a [(String, String)],
+    /// For evidence gates on a service the caller runs (`service.url`): credentials and the
+    /// process to sample. `None` in workflow runs, where the gate starts the service.
+    pub attached: Option<&'a Attached>,
+}
+
+/// What the caller knows about a service it runs itself (`apiwright check --url`).
+#[derive(Debug, Clone, Default)]
+pub struct Attached {
+    /// How to sign in: admin credentials or tokens, user tokens.
+    pub auth: apiwright_probe::session::AuthOptions,
+    /// The service's process, for memory sampling (Linux `/proc`).
+    pub pid: Option<u32>,
 }
 
 /// A gate that could not be evaluated.
@@ -84,7 +99,7 @@ pub enum GateError {
     NeedsPerson(String),
     /// The gate sets no check or several.
     #[error(
-        "gate `{0}` must set exactly one of command, tests, coverage, openapi, memory, score, approval, planned"
+        "gate `{0}` must set exactly one of command, tests, coverage, openapi, contract, security, load, memory, score, approval, planned"
     )]
     Malformed(String),
 }
@@ -97,6 +112,9 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
         Some(GateCheck::Tests(check)) => tests_gate::evaluate(check, context).await?,
         Some(GateCheck::Coverage(check)) => coverage::evaluate(check, context).await?,
         Some(GateCheck::OpenApi(check)) => openapi::evaluate(check, context).await?,
+        Some(GateCheck::Contract(check)) => evidence::contract::evaluate(check, context).await?,
+        Some(GateCheck::Security(check)) => evidence::security::evaluate(check, context).await?,
+        Some(GateCheck::Load(check)) => evidence::load::evaluate(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),

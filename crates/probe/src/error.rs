@@ -30,6 +30,9 @@ pub enum ProbeError {
         /// What the service answered: status and a body excerpt, or the transport error.
         found: String,
     },
+    /// No load mix can be built against the service (the message says what was missing).
+    #[error("request mix: {0}")]
+    Traffic(String),
 }
 
 /// The crate's result type.

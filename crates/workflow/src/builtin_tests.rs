@@ -775,9 +775,9 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
         [
             ("e2e", "tests"),
             ("openapi-matches-routes", "openapi"),
-            ("contract", "planned"),
-            ("security", "planned"),
-            ("performance", "planned"),
+            ("contract", "contract"),
+            ("security", "security"),
+            ("performance", "load"),
             ("coverage", "coverage"),
             ("docs-and-runbook", "memory"),
             ("docs-on-disk", "command"),

@@ -7,6 +7,7 @@
 //! steps are executed, how memory is stored or how gates are evaluated.
 
 pub mod builtin;
+mod evidence;
 mod loader;
 pub mod model;
 /// The span index lives in `apiwright-yaml`, shared with the spec format.
@@ -16,6 +17,7 @@ mod span_index {
 pub mod template;
 mod validate;
 
+pub use evidence::*;
 pub use loader::Diagnostic;
 pub use loader::LoadError;
 pub use loader::load_str;

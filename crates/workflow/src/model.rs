@@ -7,6 +7,10 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+
+use crate::evidence::ContractCheck;
+use crate::evidence::LoadCheck;
+use crate::evidence::SecurityCheck;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -251,6 +255,15 @@ pub struct Gate {
     /// Require a valid OpenAPI 3.1 document whose operations are exactly the served routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openapi: Option<OpenApiCheck>,
+    /// Start the service and check it against its OpenAPI document with real requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractCheck>,
+    /// Start the service and probe it for the OWASP API Security Top 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityCheck>,
+    /// Start the service and measure it under load against service-level objectives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadCheck>,
     /// Require memory keys or patterns to exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryCheck>,
@@ -264,6 +277,11 @@ pub struct Gate {
     /// blocker for a GO decision — never as passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned: Option<PlannedCheck>,
+    /// Memory key (a template) that receives the gate's report — outcome, summary and
+    /// evidence — in the same transaction as the gate's result: a deliverable produced by the
+    /// check itself, e.g. the security audit report. No step may write the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 /// The kind of check a gate performs, borrowed from the gate.
@@ -277,6 +295,12 @@ pub enum GateCheck<'a> {
     Coverage(&'a CoverageCheck),
     /// See [`OpenApiCheck`].
     OpenApi(&'a OpenApiCheck),
+    /// See [`ContractCheck`].
+    Contract(&'a ContractCheck),
+    /// See [`SecurityCheck`].
+    Security(&'a SecurityCheck),
+    /// See [`LoadCheck`].
+    Load(&'a LoadCheck),
     /// See [`MemoryCheck`].
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
@@ -296,6 +320,9 @@ impl Gate {
             self.tests.as_ref().map(GateCheck::Tests),
             self.coverage.as_ref().map(GateCheck::Coverage),
             self.openapi.as_ref().map(GateCheck::OpenApi),
+            self.contract.as_ref().map(GateCheck::Contract),
+            self.security.as_ref().map(GateCheck::Security),
+            self.load.as_ref().map(GateCheck::Load),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
@@ -317,6 +344,9 @@ impl Gate {
             Some(GateCheck::Tests(_)) => "tests",
             Some(GateCheck::Coverage(_)) => "coverage",
             Some(GateCheck::OpenApi(_)) => "openapi",
+            Some(GateCheck::Contract(_)) => "contract",
+            Some(GateCheck::Security(_)) => "security",
+            Some(GateCheck::Load(_)) => "load",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",

@@ -18,6 +18,7 @@ use crate::model::Workflow;
 use crate::span_index::Path;
 use crate::template;
 
+mod evidence;
 mod never_fails;
 mod placeholders;
 mod reads;
@@ -370,6 +371,9 @@ impl Checker<'_> {
                 ("tests", gate.tests.is_some()),
                 ("coverage", gate.coverage.is_some()),
                 ("openapi", gate.openapi.is_some()),
+                ("contract", gate.contract.is_some()),
+                ("security", gate.security.is_some()),
+                ("load", gate.load.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
@@ -387,7 +391,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );
@@ -411,6 +415,8 @@ impl Checker<'_> {
             if let Some(openapi) = &gate.openapi {
                 self.openapi(openapi, &gate_at.key("openapi"));
             }
+            self.issues
+                .extend(evidence::check_gate(gate, &gate_at, &phase.steps));
             if let Some(memory) = &gate.memory {
                 self.memory_gate(memory, &gate_at.key("memory"));
             }

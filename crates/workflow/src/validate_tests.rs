@@ -394,8 +394,8 @@ fn a_gate_has_exactly_one_check() {
     assert_eq!(
         errors(&workflow(&phases)),
         [
-            "12:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `g`, found none",
-            "13:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`, `score`, `approval`, `planned` in gate `h`, found `command` and `approval`",
+            "12:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `memory`, `score`, `approval`, `planned` in gate `g`, found none",
+            "13:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `memory`, `score`, `approval`, `planned` in gate `h`, found `command` and `approval`",
         ]
     );
 }
@@ -909,4 +909,50 @@ fn openapi_gates_need_a_document_and_exactly_one_route_source() {
         "          ignore: [\"/files/{name}\"]",
     ]);
     loads(&workflow(&valid));
+}
+
+#[test]
+fn evidence_gates_need_a_reachable_service_and_meaningful_limits() {
+    let mut phases = PHASE.to_vec();
+    phases.extend([
+        "    gates:",
+        "      - {id: c, contract: {openapi: '', service: {}}}",
+        "      - {id: s, security: {openapi: o.json, service: {run: x, url: 'http://h'}}}",
+        "      - {id: l, load: {openapi: o.json, service: {url: 'ftp://h', build: make}, spike_factor: 0.5, sustained_secs: 0}}",
+        "      - {id: r, load: {openapi: o.json, slas: {rps: '100'}, service: {run: x, ready: health, startup_timeout_secs: 0}}}",
+    ]);
+    assert_eq!(
+        errors(&workflow(&phases)),
+        [
+            "12:37: expected a path in the workspace or on the service (`/openapi.json`), found an empty string",
+            "12:50: expected exactly one of `run` (a command starting the service) and `url` (a running service), found none",
+            "13:54: expected exactly one of `run` and `url` in `service`, found both",
+            "14:23: expected the sustained rate: `slas.rps` or `slas_from` (a key holding `rps`), found neither",
+            "14:56: expected an `http://` URL, found `ftp://h`",
+            "14:74: expected `build` only with `run` (the gate does not start a service given by `url`), found it with `url`",
+            "14:95: expected a factor above 1, found 0.5",
+            "14:116: expected at least 1 second of sustained load (it is what the objectives are checked on), found 0",
+            "15:86: expected a path starting with `/`, found `health`",
+            "15:116: expected a timeout of at least 1 second, found 0",
+        ]
+    );
+}
+
+#[test]
+fn a_gate_record_is_a_full_key_no_step_writes() {
+    let mut phases = PHASE.to_vec();
+    phases.extend([
+        "    gates:",
+        "      - {id: g, command: {run: 'true'}, record: 'w/phase-1/a/*'}",
+        "      - {id: h, command: {run: 'true'}, record: 'w/{api}/phase-1/a/out'}",
+    ]);
+    let text = workflow(&phases);
+    let found = errors(&text);
+    assert!(
+        found
+            .iter()
+            .any(|error| error
+                .contains("expected a full memory key (no `*`), found `w/phase-1/a/*`")),
+        "{found:?}"
+    );
 }

@@ -71,6 +71,7 @@ async fn check(workspace: &Path, gate: &Gate) -> GateReport {
     let store = Store::open_in_memory().unwrap();
     let vars = Vars::new();
     let context = GateContext {
+        attached: None,
         workspace,
         store: &store,
         vars: &vars,

@@ -1,6 +1,7 @@
 //! Subcommand dispatch and exit codes.
 
 mod approve;
+mod check;
 mod hooks;
 mod memory;
 mod run;
@@ -24,6 +25,8 @@ pub enum Exit {
     Interrupted = 130,
     /// A lookup found nothing (memory retrieve of a missing key).
     NotFound = 5,
+    /// `apiwright check` ran and the service did not pass.
+    CheckFailed = 6,
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -51,6 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let context = Context::load(&cli.global)?;
             memory::run(&context, command)
         }
+        Command::Check(command) => check::run(command),
         Command::Hooks(command) => {
             let context = Context::load(&cli.global)?;
             hooks::run(&context, command)

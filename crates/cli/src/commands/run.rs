@@ -367,6 +367,7 @@ fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {
             Exit::Paused => "paused",
             Exit::Interrupted => "interrupted",
             Exit::NotFound => "not_found",
+            Exit::CheckFailed => "check_failed",
         };
         println!(
             "{}",

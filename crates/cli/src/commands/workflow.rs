@@ -267,6 +267,30 @@ pub fn render_show(workflow: &Workflow) -> String {
                         format!(" (ignoring {})", check.ignore.join(", "))
                     }
                 ),
+                Some(GateCheck::Contract(check)) => format!(
+                    "contract: the service ({}) matches {} with valid and invalid requests",
+                    service_label(&check.service),
+                    check.openapi
+                ),
+                Some(GateCheck::Security(check)) => format!(
+                    "security: OWASP API probes on the service ({}), failing on {:?} or worse{}",
+                    service_label(&check.service),
+                    check.fail_on,
+                    if check.scan_secrets {
+                        ", secrets scan"
+                    } else {
+                        ""
+                    }
+                ),
+                Some(GateCheck::Load(check)) => format!(
+                    "load: sustained, stress and spike on the service ({}) against {}",
+                    service_label(&check.service),
+                    match (&check.slas.rps, &check.slas_from) {
+                        (Some(rps), _) => format!("{rps} req/s"),
+                        (None, Some(source)) => format!("the objectives in {}", source.key),
+                        (None, None) => "no objectives".into(),
+                    }
+                ),
                 Some(GateCheck::Memory(check)) => {
                     let parts: Vec<String> = check
                         .keys
@@ -317,4 +341,13 @@ pub fn render_show(workflow: &Workflow) -> String {
         let _ = writeln!(out, "  on fail: {}", on_fail_text(&phase.on_fail));
     }
     out
+}
+
+/// How an evidence gate reaches its service, for `workflow show`.
+fn service_label(service: &apiwright_workflow::ServiceSpec) -> String {
+    match (&service.run, &service.url) {
+        (Some(run), _) => format!("started with `{run}`"),
+        (None, Some(url)) => url.clone(),
+        (None, None) => "none".into(),
+    }
 }

@@ -209,6 +209,12 @@ async fn password_reset_replaces_the_password() {
         .await;
     assert_eq!(response.status, StatusCode::ACCEPTED, "{}", response.text);
     assert!(response.body.get("reset_token").is_none());
+    let malformed = json!({ "email": "not an address" });
+    assert_field_error(
+        &app.post("/api/v1/auth/password-reset/request", None, malformed)
+            .await,
+        "email",
+    );
 
     let known = json!({ "email": "alice@example.com" });
     let response = app

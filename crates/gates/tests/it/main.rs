@@ -27,6 +27,8 @@ use apiwright_workflow::TestsCheck;
 use apiwright_workflow::TestsExpect;
 use apiwright_workflow::template::Vars;
 
+mod evidence;
+
 fn gate(id: &str) -> Gate {
     Gate {
         id: id.into(),
@@ -36,10 +38,14 @@ fn gate(id: &str) -> Gate {
         tests: None,
         coverage: None,
         openapi: None,
+        contract: None,
+        security: None,
+        load: None,
         memory: None,
         score: None,
         approval: None,
         planned: None,
+        record: None,
     }
 }
 
@@ -74,6 +80,7 @@ impl Fixture {
     async fn check(&self, gate: &Gate) -> Result<GateReport, GateError> {
         let env = vec![("FROM_ENGINE".to_string(), "yes".to_string())];
         let context = GateContext {
+            attached: None,
             workspace: self.dir.path(),
             store: &self.store,
             vars: &self.vars,
@@ -410,6 +417,7 @@ async fn check_in_crate(fixture: &Fixture, gate: &Gate) -> GateReport {
     let target = fixture.dir.path().join("target");
     let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
     let context = GateContext {
+        attached: None,
         workspace: fixture.dir.path(),
         store: &fixture.store,
         vars: &fixture.vars,

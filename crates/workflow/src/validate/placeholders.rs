@@ -115,6 +115,7 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
         if let Some(score) = &gate.score {
             templates.push((gate_at.key("score").key("key"), &score.key));
         }
+        templates.extend(super::evidence::templates(gate, &gate_at));
         if let Some(approval) = &gate.approval {
             templates.push((gate_at.key("approval").key("prompt"), &approval.prompt));
         }

@@ -139,6 +139,10 @@ fn reads(phase: &Phase, p: usize) -> Vec<Read<'_>> {
         if let Some(score) = &gate.score {
             reads.push(gate_read(&score.key, gate_at.key("score").key("key")));
         }
+        if let Some(source) = gate.load.as_ref().and_then(|load| load.slas_from.as_ref()) {
+            let at = gate_at.key("load").key("slas_from").key("key");
+            reads.push(gate_read(&source.key, at));
+        }
     }
     if let Mode::Tdd(tdd) = &phase.mode
         && let Some(items_from) = &tdd.items_from
@@ -196,6 +200,20 @@ fn writes(workflow: &Workflow) -> Vec<Write<'_>> {
                     phase: p,
                     phase_id: &phase.id,
                     step: Some((s, step.id())),
+                    key: segments(&key, false),
+                });
+            }
+        }
+        // A gate's `record` is written after every step of its phase (hence the step index
+        // past any real one), so later phases, and the gates after it, can read it.
+        let vars = known_vars(workflow, p, None);
+        for gate in &phase.gates {
+            if let Some(record) = &gate.record {
+                let key = template::render_lenient(record, &vars, DYNAMIC);
+                writes.push(Write {
+                    phase: p,
+                    phase_id: &phase.id,
+                    step: Some((usize::MAX, gate.id.as_str())),
                     key: segments(&key, false),
                 });
             }
