@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::support::Sandbox;
 use crate::support::repo_root;
+use crate::support::whole_workflow_lock;
 
 fn shared_target() -> PathBuf {
     repo_root().join("target/generated")
@@ -134,6 +135,7 @@ fn start_service(binary: &Path, dir: &Path) -> (Service, Client) {
 
 #[test]
 fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
+    let one_at_a_time = whole_workflow_lock();
     let sandbox = Sandbox::new();
     let spec = repo_root().join("examples/bookstore.yaml");
     let out = sandbox.path().join("out");
@@ -150,6 +152,7 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
         .env("APIWRIGHT_TARGET_DIR", shared_target())
         .output()
         .unwrap();
+    drop(one_at_a_time);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Load, security, contract and deployment evidence is not produced by this
     // version: the validator must say NO-GO and the run must stop before deploying.

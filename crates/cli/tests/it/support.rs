@@ -111,6 +111,7 @@ impl Sandbox {
     /// output in `out`, extra `--param`s), sharing the main job test's cargo target directory
     /// for generated projects; prints the wall time.
     pub fn run_builtin_on_notes(&self, workflow: &str, out: &str, params: &[&str]) -> Finished {
+        let _one_at_a_time = whole_workflow_lock();
         let spec = repo_root().join("examples/notes.yaml");
         let out = self.path().join(out);
         let mut args = vec![
@@ -144,4 +145,13 @@ impl Sandbox {
             out,
         }
     }
+}
+
+/// Held while a whole built-in workflow runs: their evidence gates measure latency and
+/// throughput of a generated service, which two builds on a 2-core machine would distort.
+/// A poisoned lock (a failed test) does not stop the others.
+pub fn whole_workflow_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
