@@ -180,7 +180,29 @@ fn gate_for(command: CheckCommand) -> anyhow::Result<(Gate, CheckTarget, Option<
             (target, pid)
         }
     };
+    validate_target(&target)?;
     Ok((gate, target, pid))
+}
+
+/// Refuses a target the check could only fail on for reasons of the user's typing, before
+/// any traffic: a URL that is not plain `http://` (the checks are built without TLS) and a
+/// document file that does not exist.
+fn validate_target(target: &CheckTarget) -> anyhow::Result<()> {
+    let url = target.url.trim();
+    let host = url.strip_prefix("http://").unwrap_or_default();
+    anyhow::ensure!(
+        !host.is_empty() && !host.starts_with('/'),
+        "--url: expected a URL starting with http:// (the checks are built without TLS), found `{url}`"
+    );
+    // A path starting with `/` that is not a file is asked of the service (as in a gate).
+    let openapi = std::path::Path::new(&target.openapi);
+    anyhow::ensure!(
+        openapi.is_file() || (target.openapi.starts_with('/') && !openapi.exists()),
+        "--openapi: `{}` is not a file; give the document's file, or its path on the service \
+         starting with `/` (e.g. /openapi.json)",
+        target.openapi
+    );
+    Ok(())
 }
 
 fn auth_options(target: &CheckTarget) -> AuthOptions {

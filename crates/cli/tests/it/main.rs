@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod approvals;
+mod check;
 mod concurrency;
 mod example;
 mod hooks_cli;

@@ -1,5 +1,6 @@
 //! The testbed over real sockets: the clean service's behaviour, each flaw really present,
-//! the embedded document, and the binary's command line.
+//! the embedded document, the binary's command line, and the evidence gates against it
+//! (positive and negative controls).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,4 +9,5 @@ mod cli;
 mod contract;
 mod document;
 mod flaws;
+mod gates;
 mod support;
