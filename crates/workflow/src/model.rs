@@ -232,7 +232,7 @@ impl Step {
 
 /// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`,
 /// `score`, `approval`, `planned` is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// Gate id, unique in the phase; `apiwright approve RUN GATE` names it.

@@ -74,23 +74,7 @@ fn gate_for(command: CheckCommand) -> anyhow::Result<(Gate, CheckTarget, Option<
         startup_timeout_secs: Some(10),
         build_timeout_secs: None,
     };
-    let mut gate = Gate {
-        id: String::new(),
-        criterion: String::new(),
-        stage: None,
-        command: None,
-        tests: None,
-        coverage: None,
-        openapi: None,
-        contract: None,
-        security: None,
-        load: None,
-        memory: None,
-        score: None,
-        approval: None,
-        planned: None,
-        record: None,
-    };
+    let mut gate = Gate::default();
     let (target, pid) = match command {
         CheckCommand::Contract { target, skip } => {
             gate.id = "contract".into();

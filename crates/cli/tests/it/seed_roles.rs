@@ -125,6 +125,20 @@ fn develop_backend_and_api_orchestration_sop_complete_with_not_run_checks_report
         "the validation report lists the not-run gates: {validation}"
     );
     assert!(workspace.join("docs/architecture.md").is_file());
+    // The final validation's security scan and benchmarks are the gates' own reports.
+    for (key, pointer) in [
+        ("security-scan", "/evidence/probes"),
+        ("benchmarks", "/evidence/scenarios/sustained/requests"),
+    ] {
+        let key = format!("develop-backend/backend/phase-7/orchestrate-validation/{key}");
+        let entries: Value = serde_json::from_str(
+            &sandbox.expect(&["memory", "retrieve", "--key", &key, "--json"], 0),
+        )
+        .unwrap_or(Value::Null);
+        let value = &entries[0]["value"]["value"];
+        assert_eq!(value["outcome"], "passed", "{key}: {value}");
+        assert!(value.pointer(pointer).is_some(), "{key}: {value}");
+    }
 
     let (code, stderr, report) = run(&sandbox, "api-orchestration-sop", &[]);
     assert_eq!(report["status"], "completed", "{stderr}\n{report:#}");

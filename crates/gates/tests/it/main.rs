@@ -32,20 +32,7 @@ mod evidence;
 fn gate(id: &str) -> Gate {
     Gate {
         id: id.into(),
-        criterion: String::new(),
-        stage: None,
-        command: None,
-        tests: None,
-        coverage: None,
-        openapi: None,
-        contract: None,
-        security: None,
-        load: None,
-        memory: None,
-        score: None,
-        approval: None,
-        planned: None,
-        record: None,
+        ..Gate::default()
     }
 }
 

@@ -82,20 +82,7 @@ fn service(flaw: Option<&str>, env: &[(&str, &str)]) -> ServiceSpec {
 fn gate(id: &str) -> Gate {
     Gate {
         id: id.into(),
-        criterion: String::new(),
-        stage: None,
-        command: None,
-        tests: None,
-        coverage: None,
-        openapi: None,
-        contract: None,
-        security: None,
-        load: None,
-        memory: None,
-        score: None,
-        approval: None,
-        planned: None,
-        record: None,
+        ..Gate::default()
     }
 }
 

@@ -215,7 +215,9 @@ async fn request_reset(
     // A malformed address is the caller's mistake, not an unknown account: it says nothing
     // about which accounts exist, so it is answered as the document promises (422).
     if let Err(message) = validate::check_email(&email) {
-        return Err(ApiError::Validation(vec![FieldError::new("email", message)]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "email", message,
+        )]));
     }
     let ttl = state.config.reset_token_ttl;
     let token = state
