@@ -346,9 +346,12 @@ fn security_tables(evidence: &Value) {
 
 fn load_tables(evidence: &Value) {
     let scenarios = evidence.get("scenarios").and_then(Value::as_object);
-    let rows: Vec<Vec<String>> = scenarios
+    // In the order they ran (the JSON object is sorted by name).
+    let order = ["sustained", "stress", "spike", "endurance"];
+    let mut named: Vec<(&String, &Value)> = scenarios.into_iter().flatten().collect();
+    named.sort_by_key(|(name, _)| order.iter().position(|known| known == name));
+    let rows: Vec<Vec<String>> = named
         .into_iter()
-        .flatten()
         .map(|(name, scenario)| {
             let number = |pointer: &str| {
                 scenario
