@@ -17,10 +17,6 @@
 //! on). `wrk` has no rate control, so only the generator can run the open-loop part.
 
 use std::path::Path;
-use std::path::PathBuf;
-use std::process::Child;
-use std::process::Command;
-use std::process::Stdio;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -34,6 +30,13 @@ use apiwright_probe::session::AuthOptions;
 use apiwright_probe::session::Login;
 use apiwright_probe::session::Session;
 
+use crate::bookstore_service::ADMIN_EMAIL;
+use crate::bookstore_service::ADMIN_PASSWORD;
+use crate::bookstore_service::Server;
+use crate::bookstore_service::Source;
+use crate::bookstore_service::build;
+use crate::bookstore_service::log_tail;
+use crate::bookstore_service::obtain;
 use crate::load_tools;
 use crate::load_tools::Row;
 
@@ -61,22 +64,6 @@ const SEED_COPIES: usize = 20;
 /// Books created before measuring, so the list's page of 20 is full. The mix cannot create
 /// books (`isbn` is unique, and a load run repeats the same body), so they are made here.
 const SEED_BOOKS: usize = 100;
-/// The service's binary (the generated package is named after the spec).
-const BINARY: &str = "bookstore";
-const ADMIN_EMAIL: &str = "bench-admin@example.com";
-const ADMIN_PASSWORD: &str = "bench-admin-password-1";
-/// The rate limits given to the service: out of reach of any run here.
-const RATE_LIMIT_OFF: &str = "1000000000";
-
-/// Where the generated project comes from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Run the main job with this `apiwright` binary.
-    Generate { binary: PathBuf },
-    /// An existing generated project (copied, never modified).
-    Existing { project: PathBuf },
-}
-
 /// One open-loop run at the objective's rate.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SustainedRow {
@@ -199,170 +186,10 @@ impl Results {
     }
 }
 
-/// The running service; killed when dropped.
-struct Server {
-    child: Child,
-    base_url: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(binary: &Path, dir: &Path) -> anyhow::Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .context("finding a free port")?
-            .port();
-        let log = dir.join("service.log");
-        let stdout = std::fs::File::create(&log).context("creating the service log")?;
-        let stderr = stdout.try_clone().context("service log")?;
-        let child = Command::new(binary)
-            .current_dir(dir)
-            .env("PORT", port.to_string())
-            .env("DATABASE_PATH", dir.join("bookstore.db"))
-            .env("ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RATE_LIMIT_PER_USER", RATE_LIMIT_OFF)
-            .env("RATE_LIMIT_PER_IP", RATE_LIMIT_OFF)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Server {
-            child,
-            base_url: format!("http://127.0.0.1:{port}"),
-            log,
-        })
-    }
-
-    /// Fails with the end of the service's log when it has exited.
-    fn check_running(&mut self) -> anyhow::Result<()> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => bail!(
-                "the service exited ({status}); end of its log:\n{}",
-                log_tail(&self.log)
-            ),
-            Err(error) => bail!("cannot wait for the service: {error}"),
-        }
-    }
-
-    fn rss(&self) -> Option<RssConfig> {
-        Some(RssConfig {
-            pid: self.child.id(),
-            interval: RSS_INTERVAL,
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The last 20 lines of `path`.
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-/// Copies `from` into `to`, leaving out `target/` and `.git/`.
-fn copy_project(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let destination = to.join(&name);
-        if entry.file_type()?.is_dir() {
-            copy_project(&entry.path(), &destination)?;
-        } else {
-            std::fs::copy(entry.path(), &destination)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Puts the generated project in `project` and says how it was obtained.
-fn obtain(
-    source: &Source,
-    workspace: &Path,
-    dir: &Path,
-    project: &Path,
-    target: &Path,
-) -> anyhow::Result<String> {
-    match source {
-        Source::Existing { project: given } => {
-            copy_project(given, project)?;
-            Ok(format!("`--project {}` (a copy)", given.display()))
-        }
-        Source::Generate { binary } => {
-            let log = dir.join("generate.log");
-            let output = std::fs::File::create(&log).context("creating the main job's log")?;
-            let status = Command::new(binary)
-                .current_dir(dir)
-                .arg("--db")
-                .arg(dir.join("state.db"))
-                .args(["run", "api-development", "--spec"])
-                .arg(workspace.join("examples/bookstore.yaml"))
-                .args(["--yes", "--out"])
-                .arg(project)
-                .env("APIWRIGHT_TARGET_DIR", target)
-                .stdout(output.try_clone().context("main job log")?)
-                .stderr(output)
-                .status()
-                .context("running the main job")?;
-            // The run ends NO-GO (exit 4) with this version; the project is complete by then.
-            if !project.join("Cargo.toml").is_file() || !project.join("openapi.json").is_file() {
-                bail!(
-                    "the main job ({status}) left no Cargo.toml and openapi.json in {}; end of its log:\n{}",
-                    project.display(),
-                    log_tail(&log)
-                );
-            }
-            Ok(format!(
-                "generated in this run by `apiwright run api-development --spec examples/bookstore.yaml --yes --out DIR` (exit {})",
-                status
-                    .code()
-                    .map_or_else(|| "by signal".to_string(), |code| code.to_string())
-            ))
-        }
-    }
-}
-
-/// `cargo build --release` of the project into the shared `target`; returns the binary.
-fn build(project: &Path, target: &Path) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet"])
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_INCREMENTAL", "0")
-        .status()
-        .context("running cargo build for the generated project")?;
-    if !status.success() {
-        bail!("`cargo build --release` of the generated project failed ({status})");
-    }
-    let binary = target.join("release").join(BINARY);
-    if !binary.is_file() {
-        bail!(
-            "expected {} after the build, found no file",
-            binary.display()
-        );
-    }
-    Ok(binary)
-}
-
 /// Waits for `GET /health` 200, signs in as the admin, builds the mix (which creates records)
 /// and sends every create of the mix `SEED_COPIES` more times.
 async fn prepare(server: &mut Server, project: &Path) -> anyhow::Result<Prepared> {
-    let client = Client::new(&server.base_url, Duration::from_secs(10))?;
+    let client = Client::new(server.base_url(), Duration::from_secs(10))?;
     let started = Instant::now();
     loop {
         server.check_running()?;
@@ -376,7 +203,7 @@ async fn prepare(server: &mut Server, project: &Path) -> anyhow::Result<Prepared
             bail!(
                 "GET /health did not answer 200 within 30 s (last: {}); end of the service's log:\n{}",
                 exchange.summary(),
-                log_tail(&server.log)
+                log_tail(server.log())
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -569,8 +396,8 @@ pub fn run(source: &Source, workspace: &Path, rounds: usize) -> anyhow::Result<R
     let prepared = setup.block_on(prepare(&mut server, &project))?;
     let mix = &prepared.mix;
     let idle_rss_mb =
-        apiwright_load::read_rss_kb(server.child.id()).map_or(0.0, |kb| kb as f64 / 1024.0);
-    let base_url = server.base_url.clone();
+        apiwright_load::read_rss_kb(server.pid()).map_or(0.0, |kb| kb as f64 / 1024.0);
+    let base_url = server.base_url().to_string();
     let list_url = format!("{base_url}{LIST_PATH}");
     let mut results = Results {
         source: source_text,
@@ -602,6 +429,7 @@ pub fn run(source: &Source, workspace: &Path, rounds: usize) -> anyhow::Result<R
         sustained_rows: Vec::new(),
         max_rss_mb: idle_rss_mb,
     };
+    let mut max_rss = idle_rss_mb;
     for round in 1..=rounds {
         eprintln!(
             "  round {round}/{rounds}: wrk, generator on the list, mix closed loop, mix at {TARGET_RPS:.0} req/s…"
@@ -612,8 +440,17 @@ pub fn run(source: &Source, workspace: &Path, rounds: usize) -> anyhow::Result<R
             CLOSED_LOOP_SECS,
             round,
         )?);
-        server.check_running()?;
-        let rss = server.rss();
+        let rss = Some(RssConfig {
+            pid: server.pid(),
+            interval: RSS_INTERVAL,
+        });
+        let mut measure = |config: apiwright_load::RunConfig| -> anyhow::Result<_> {
+            server.check_running()?;
+            let report = load_tools::generate(&config)?;
+            max_rss = max_rss.max(max_rss_mb(&report));
+            server.check_running()?;
+            Ok(report)
+        };
         let list = load_tools::closed_loop_get(
             &base_url,
             LIST_PATH,
@@ -621,35 +458,30 @@ pub fn run(source: &Source, workspace: &Path, rounds: usize) -> anyhow::Result<R
             CLOSED_LOOP_SECS,
             rss.clone(),
         );
-        let report = load_tools::generate(&list)?;
-        results.max_rss_mb = results.max_rss_mb.max(max_rss_mb(&report));
+        let report = measure(list)?;
         results
             .list_rows
             .push(load_tools::generator_row(&report, round));
-        server.check_running()?;
         let closed = apiwright_load::Mode::ClosedLoop {
             connections: CONNECTIONS,
             duration: Duration::from_secs(CLOSED_LOOP_SECS),
         };
-        let report = load_tools::generate(&mix_config(&base_url, mix, closed, rss.clone()))?;
-        results.max_rss_mb = results.max_rss_mb.max(max_rss_mb(&report));
+        let report = measure(mix_config(&base_url, mix, closed, rss.clone()))?;
         results
             .mix_rows
             .push(load_tools::generator_row(&report, round));
-        server.check_running()?;
         let open = apiwright_load::Mode::OpenLoop {
             rate_per_sec: TARGET_RPS,
             duration: Duration::from_secs(SUSTAINED_SECS),
         };
-        let report = load_tools::generate(&mix_config(&base_url, mix, open, rss))?;
-        results.max_rss_mb = results.max_rss_mb.max(max_rss_mb(&report));
+        let report = measure(mix_config(&base_url, mix, open, rss))?;
         results.sustained_rows.push(sustained_row(&report, round));
-        server.check_running()?;
         results
             .totals_after
             .push(setup.block_on(collection_totals(&prepared)));
     }
     drop(server);
+    results.max_rss_mb = max_rss;
     Ok(results)
 }
 

@@ -13,6 +13,7 @@
 //! `bookstore-load` an already generated project.
 
 mod bookstore_load;
+mod bookstore_service;
 mod cli_latency;
 mod concurrent;
 mod engine_throughput;
@@ -223,11 +224,11 @@ fn run() -> anyhow::Result<()> {
                         project.display()
                     );
                 }
-                bookstore_load::Source::Existing {
+                bookstore_service::Source::Existing {
                     project: project.clone(),
                 }
             }
-            None => bookstore_load::Source::Generate {
+            None => bookstore_service::Source::Generate {
                 binary: binary.clone().context("no binary")?,
             },
         };

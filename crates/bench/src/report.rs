@@ -265,6 +265,19 @@ impl Report {
 /// the objective's rate, the objectives).
 fn bookstore_load_section(out: &mut String, header: &str, results: &bookstore_load::Results) {
     let ms = |us: f64| us / 1000.0;
+    // requests | not 2xx | req/s | p50 | p95 | p99, in milliseconds.
+    let cells = |row: &load_tools::Row| {
+        format!(
+            "{} | {} | {:.0} | {:.2} | {} | {:.2}",
+            row.requests,
+            row.errors,
+            row.rps,
+            ms(row.p50_us),
+            row.p95_us
+                .map_or_else(|| "—".to_string(), |p95| format!("{:.2}", ms(p95))),
+            ms(row.p99_us)
+        )
+    };
     let _ = writeln!(out, "### bookstore-load\n");
     out.push_str(header);
     let _ = writeln!(
@@ -304,19 +317,7 @@ fn bookstore_load_section(out: &mut String, header: &str, results: &bookstore_lo
     );
     out.push_str("| round | tool | requests | not 2xx | req/s | p50 ms | p95 ms | p99 ms |\n|--:|---|--:|--:|--:|--:|--:|--:|\n");
     for row in &results.list_rows {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {:.0} | {:.2} | {} | {:.2} |",
-            row.round,
-            row.tool,
-            row.requests,
-            row.errors,
-            row.rps,
-            ms(row.p50_us),
-            row.p95_us
-                .map_or_else(|| "—".to_string(), |p95| format!("{:.2}", ms(p95))),
-            ms(row.p99_us)
-        );
+        let _ = writeln!(out, "| {} | {} | {} |", row.round, row.tool, cells(row));
     }
     let _ = writeln!(
         out,
@@ -334,18 +335,7 @@ fn bookstore_load_section(out: &mut String, header: &str, results: &bookstore_lo
     );
     out.push_str("| round | requests | not 2xx | req/s | p50 ms | p95 ms | p99 ms |\n|--:|--:|--:|--:|--:|--:|--:|\n");
     for row in &results.mix_rows {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.0} | {:.2} | {} | {:.2} |",
-            row.round,
-            row.requests,
-            row.errors,
-            row.rps,
-            ms(row.p50_us),
-            row.p95_us
-                .map_or_else(|| "—".to_string(), |p95| format!("{:.2}", ms(p95))),
-            ms(row.p99_us)
-        );
+        let _ = writeln!(out, "| {} | {} |", row.round, cells(row));
     }
     let _ = writeln!(
         out,
