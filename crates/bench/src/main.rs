@@ -2,18 +2,23 @@
 //! included), `engine-throughput` (durable steps per second of the engine on SQLite) and
 //! `concurrent-writers` (many writers on one database, no lost writes); by name only, the
 //! long ones: `main-job` (the README's main command, cold and warm) and `workflows` (the
-//! other eight built-in workflows with the built-in agents) and `load-calibration` (the built-in
-//! load generator against `wrk` on one server).
+//! other eight built-in workflows with the built-in agents), `load-calibration` (the built-in
+//! load generator against `wrk` on one server) and `bookstore-load` (the generated bookstore
+//! service under load, against seed 000's objectives).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready
 //! for BENCHMARKS.md. `--quick` runs fewer iterations, `--json` prints machine output,
-//! `--only NAME` runs one benchmark, `--bin PATH` measures another binary.
+//! `--only NAME` runs one benchmark, `--bin PATH` measures another binary, `--project DIR` gives
+//! `bookstore-load` an already generated project.
 
+mod bookstore_load;
+mod bookstore_service;
 mod cli_latency;
 mod concurrent;
 mod engine_throughput;
 mod load_calibration;
+mod load_tools;
 mod machine;
 mod main_job;
 mod report;
@@ -46,6 +51,10 @@ struct Args {
     /// The `apiwright` binary to measure (default: build and use target/release/apiwright).
     #[arg(long, value_name = "PATH")]
     bin: Option<PathBuf>,
+    /// `bookstore-load`: an already generated bookstore project to build and load (copied,
+    /// never modified) instead of running the main job.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +68,8 @@ enum Bench {
     Workflows,
     /// The built-in load generator against wrk on one server (about a minute; only by name).
     LoadCalibration,
+    /// The generated bookstore service under load, wrk alongside (minutes; only by name).
+    BookstoreLoad,
 }
 
 /// Sizes of a run.
@@ -118,13 +129,17 @@ fn run() -> anyhow::Result<()> {
             || (args.only.is_empty()
                 && !matches!(
                     bench,
-                    Bench::MainJob | Bench::Workflows | Bench::LoadCalibration
+                    Bench::MainJob
+                        | Bench::Workflows
+                        | Bench::LoadCalibration
+                        | Bench::BookstoreLoad
                 ))
     };
     let needs_binary = wants(Bench::CliLatency)
         || wants(Bench::ConcurrentWriters)
         || wants(Bench::MainJob)
-        || wants(Bench::Workflows);
+        || wants(Bench::Workflows)
+        || (wants(Bench::BookstoreLoad) && args.project.is_none());
     let binary = match (&args.bin, needs_binary) {
         (Some(path), _) => {
             if !path.is_file() {
@@ -151,6 +166,7 @@ fn run() -> anyhow::Result<()> {
         main_job: None,
         workflows: None,
         load_calibration: None,
+        bookstore_load: None,
     };
     if wants(Bench::CliLatency) {
         let binary = binary.as_deref().context("no binary")?;
@@ -197,6 +213,29 @@ fn run() -> anyhow::Result<()> {
     if wants(Bench::LoadCalibration) {
         eprintln!("running load-calibration (wrk and the built-in generator, alternating)…");
         report.load_calibration = Some(load_calibration::run(32, 10, 3)?);
+    }
+    if wants(Bench::BookstoreLoad) {
+        let source = match &args.project {
+            Some(project) => {
+                if !project.join("Cargo.toml").is_file() || !project.join("openapi.json").is_file()
+                {
+                    bail!(
+                        "--project {}: expected a generated project (Cargo.toml and openapi.json), found none",
+                        project.display()
+                    );
+                }
+                bookstore_service::Source::Existing {
+                    project: project.clone(),
+                }
+            }
+            None => bookstore_service::Source::Generate {
+                binary: binary.clone().context("no binary")?,
+            },
+        };
+        eprintln!(
+            "running bookstore-load (build, then wrk and the built-in generator, alternating)…"
+        );
+        report.bookstore_load = Some(bookstore_load::run(&source, &workspace, 3)?);
     }
     if args.json {
         println!(

@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
+use crate::bookstore_load;
 use crate::cli_latency;
 use crate::concurrent;
 use crate::engine_throughput;
+use crate::load_tools;
 use crate::machine::Machine;
 
 /// Everything a run measured.
@@ -30,6 +32,8 @@ pub struct Report {
     pub workflows: Option<crate::workflows::Results>,
     /// `load-calibration`, if run.
     pub load_calibration: Option<crate::load_calibration::Results>,
+    /// `bookstore-load`, if run.
+    pub bookstore_load: Option<crate::bookstore_load::Results>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -122,6 +126,9 @@ impl Report {
                     "MISSED"
                 }
             );
+        }
+        if let Some(results) = &self.bookstore_load {
+            bookstore_load_section(&mut out, &header, results);
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");
@@ -252,4 +259,134 @@ impl Report {
         }
         out
     }
+}
+
+/// The `bookstore-load` section: four tables (list with both tools, mix closed loop, mix at
+/// the objective's rate, the objectives).
+fn bookstore_load_section(out: &mut String, header: &str, results: &bookstore_load::Results) {
+    let ms = |us: f64| us / 1000.0;
+    // requests | not 2xx | req/s | p50 | p95 | p99, in milliseconds.
+    let cells = |row: &load_tools::Row| {
+        format!(
+            "{} | {} | {:.0} | {:.2} | {} | {:.2}",
+            row.requests,
+            row.errors,
+            row.rps,
+            ms(row.p50_us),
+            row.p95_us
+                .map_or_else(|| "—".to_string(), |p95| format!("{:.2}", ms(p95))),
+            ms(row.p99_us)
+        )
+    };
+    let _ = writeln!(out, "### bookstore-load\n");
+    out.push_str(header);
+    let _ = writeln!(
+        out,
+        "- Project: {}; `cargo build --release` {:.0} s (shared target directory `target/bench-bookstore`)",
+        results.source, results.build_secs
+    );
+    let _ = writeln!(
+        out,
+        "- Service: `target/release/bookstore` on a loopback port, its own SQLite database in a temp dir, an admin account, default `info` JSON logs to a file; `RATE_LIMIT_PER_USER` and `RATE_LIMIT_PER_IP` = 1000000000 (limiter disabled: this measures capacity, and at the spec's 600 per user and 120 per IP a minute the limiter answers 429 long before the service is busy)"
+    );
+    let _ = writeln!(
+        out,
+        "- Seeded through the API: {} records; idle RSS after seeding {:.1} MiB",
+        results.records_seeded, results.idle_rss_mb
+    );
+    let _ = writeln!(
+        out,
+        "- Mix (`apiwright_probe::traffic`, as the `load` gate builds it): {}{}",
+        results.mix.join(", "),
+        if results.left_out.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", results.left_out.join("; "))
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- Client and service share the machine; every generator run has one worker thread (as `wrk -t1`); the service's RSS is sampled every 250 ms during every generator run\n"
+    );
+    let _ = writeln!(
+        out,
+        "**Maximum throughput on one endpoint, both tools.** `GET {}` (public list, 20 books a page); `wrk -t1 -c{c} -d{s}s --latency` and `apiwright-load` closed loop ({c} connections, {s} s) alternate, wrk first in each round (wrk prints no p95).\n",
+        bookstore_load::LIST_PATH,
+        c = bookstore_load::CONNECTIONS,
+        s = bookstore_load::CLOSED_LOOP_SECS
+    );
+    out.push_str("| round | tool | requests | not 2xx | req/s | p50 ms | p95 ms | p99 ms |\n|--:|---|--:|--:|--:|--:|--:|--:|\n");
+    for row in &results.list_rows {
+        let _ = writeln!(out, "| {} | {} | {} |", row.round, row.tool, cells(row));
+    }
+    let _ = writeln!(
+        out,
+        "\nMean throughput: wrk {:.0} req/s, generator {:.0} req/s (generator / wrk {:.3}).\n",
+        load_tools::mean_rps(&results.list_rows, "wrk"),
+        load_tools::mean_rps(&results.list_rows, "apiwright-load"),
+        load_tools::mean_rps(&results.list_rows, "apiwright-load")
+            / load_tools::mean_rps(&results.list_rows, "wrk")
+    );
+    let _ = writeln!(
+        out,
+        "**Maximum throughput of the authenticated mix.** `apiwright-load` closed loop, {} connections, {} s (wrk cannot send this mix: tokens, bodies and weights).\n",
+        bookstore_load::CONNECTIONS,
+        bookstore_load::CLOSED_LOOP_SECS
+    );
+    out.push_str("| round | requests | not 2xx | req/s | p50 ms | p95 ms | p99 ms |\n|--:|--:|--:|--:|--:|--:|--:|\n");
+    for row in &results.mix_rows {
+        let _ = writeln!(out, "| {} | {} |", row.round, cells(row));
+    }
+    let _ = writeln!(
+        out,
+        "\n**At the objective's rate.** `apiwright-load` open loop at {:.0} req/s for {} s on the mix (latency from each request's intended send time); wrk has no rate control, so it cannot run this part.\n",
+        bookstore_load::TARGET_RPS,
+        bookstore_load::SUSTAINED_SECS
+    );
+    out.push_str("| round | requests | 4xx | errors | dropped | error % | req/s held | p50 ms | p95 ms | p99 ms | max ms | max RSS MiB |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for row in &results.sustained_rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            row.round,
+            row.requests,
+            row.client_errors,
+            row.errors,
+            row.dropped,
+            row.error_rate_percent,
+            row.achieved_rps,
+            row.p50_ms,
+            row.p95_ms,
+            row.p99_ms,
+            row.max_ms,
+            row.max_rss_mb
+        );
+    }
+    let totals = |totals: &[(String, u64)]| {
+        totals
+            .iter()
+            .map(|(path, total)| format!("{path} {total}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "\nRecords before round 1: {}.",
+        totals(&results.totals_before)
+    );
+    for (index, after) in results.totals_after.iter().enumerate() {
+        let _ = writeln!(out, "After round {}: {}.", index + 1, totals(after));
+    }
+    out.push_str("\n**Against seed 000's objectives** (worst round).\n\n| objective | measured | margin | verdict |\n|---|---|--:|---|\n");
+    for assessment in results.assess() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            assessment.objective,
+            assessment.measured,
+            assessment.margin,
+            verdict(assessment.met)
+        );
+    }
+    out.push('\n');
 }
