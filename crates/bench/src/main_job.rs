@@ -2,8 +2,9 @@
 //! examples/bookstore.yaml --yes`, from an empty output directory — cold (an empty cargo target
 //! directory: every dependency of the generated service is compiled) and warm (a second run
 //! into a new output directory sharing that target directory). Each run is checked: the
-//! report must show four TDD batches verified red before green and the NO-GO decision this
-//! version reaches (load, security, contract, coverage and deployment evidence are not run).
+//! report must show four TDD batches verified red before green and the run must end where this
+//! version ends it (exit 4: contract, security and load evidence is measured and the decision
+//! is GO, but deployment and monitoring are not run, so the handoff gate fails).
 
 use std::path::Path;
 use std::process::Command;

@@ -53,7 +53,7 @@ impl Report {
         if let Some(results) = &self.main_job {
             let _ = writeln!(out, "### main-job\n");
             out.push_str(&header);
-            out.push_str("- `apiwright run api-development --spec examples/bookstore.yaml --yes` from an empty output directory; cold = empty cargo target directory, warm = second run sharing it; each run checked (4 TDD batches verified red then green, NO-GO exit 4)\n\n");
+            out.push_str("- `apiwright run api-development --spec examples/bookstore.yaml --yes` from an empty output directory; cold = empty cargo target directory, warm = second run sharing it; each run checked (4 TDD batches verified red then green, exit 4 at the deployment handoff)\n\n");
             out.push_str("| run | wall s | exit | TDD verified | steps |\n|---|--:|--:|--:|--:|\n");
             for row in &results.rows {
                 let _ = writeln!(
