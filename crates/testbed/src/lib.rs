@@ -185,3 +185,32 @@ pub async fn serve_with_shutdown(
     .await?;
     Ok(())
 }
+
+/// The API served on a loopback port by a runtime of its own, for tests and tools that need a
+/// real server next to synchronous code. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Background {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Background {
+    /// Binds 127.0.0.1 on a free port and serves `config` there on two worker threads.
+    pub fn start(config: Config) -> std::io::Result<Background> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind((
+            std::net::Ipv4Addr::LOCALHOST,
+            0,
+        )))?;
+        let address = listener.local_addr()?;
+        runtime.spawn(serve(config, listener));
+        Ok(Background {
+            url: format!("http://{address}"),
+            _runtime: runtime,
+        })
+    }
+}

@@ -2,7 +2,6 @@
 //! in-process on 127.0.0.1:0: the clean service passes (exit 0), a flawed one fails (exit 6)
 //! naming what is wrong, and bad input is refused (exit 1) before any traffic.
 
-use std::net::Ipv4Addr;
 use std::process::Output;
 
 use apiwright_testbed::AdminAccount;
@@ -16,27 +15,16 @@ const ADMIN_EMAIL: &str = "root@example.test";
 const ADMIN_PASSWORD: &str = "root-password-1";
 
 /// A testbed serving on its own runtime until dropped.
-struct Testbed {
-    url: String,
-    _runtime: tokio::runtime::Runtime,
-}
+/// The testbed served in-process on a loopback port.
+struct Testbed(apiwright_testbed::Background);
 
 impl Testbed {
     fn start(config: Config) -> Testbed {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        runtime.spawn(apiwright_testbed::serve(config, listener));
-        Testbed {
-            url: format!("http://{address}"),
-            _runtime: runtime,
-        }
+        Testbed(apiwright_testbed::Background::start(config).unwrap())
+    }
+
+    fn url(&self) -> &str {
+        &self.0.url
     }
 }
 
@@ -81,7 +69,7 @@ fn contract_passes_on_the_clean_service_with_a_row_per_operation() {
     let output = check(&[
         "contract",
         "--url",
-        &testbed.url,
+        testbed.url(),
         "--openapi",
         "/openapi.json",
     ]);
@@ -102,7 +90,7 @@ fn contract_fails_on_a_schema_violation_and_prints_it() {
     let output = check(&[
         "contract",
         "--url",
-        &testbed.url,
+        testbed.url(),
         "--openapi",
         "/openapi.json",
     ]);
@@ -124,7 +112,7 @@ fn contract_json_is_the_gate_report() {
     let output = check(&[
         "contract",
         "--url",
-        &testbed.url,
+        testbed.url(),
         "--openapi",
         "/openapi.json",
         "--json",
@@ -152,7 +140,7 @@ fn security(testbed: &Testbed) -> Output {
     check(&[
         "security",
         "--url",
-        &testbed.url,
+        testbed.url(),
         "--openapi",
         "/openapi.json",
         "--admin-email",
@@ -219,7 +207,7 @@ fn load_passes_on_the_clean_service_at_modest_objectives() {
     let output = check(&[
         "load",
         "--url",
-        &testbed.url,
+        testbed.url(),
         "--openapi",
         "/openapi.json",
         "--rps",

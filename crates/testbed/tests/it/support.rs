@@ -5,8 +5,6 @@
 //! type must be the documented one, and its body must validate against the documented schema
 //! (formats included).
 
-use std::net::Ipv4Addr;
-
 use apiwright_testbed::Config;
 use serde_json::Value;
 use serde_json::json;
@@ -17,7 +15,7 @@ pub struct TestServer {
     pub base_url: String,
     agent: ureq::Agent,
     document: Option<Value>,
-    _runtime: tokio::runtime::Runtime,
+    _server: apiwright_testbed::Background,
 }
 
 #[derive(Debug)]
@@ -46,26 +44,17 @@ pub enum Body {
 impl TestServer {
     pub fn start(config: Config) -> TestServer {
         let checked = config.flaw.is_none();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        runtime.spawn(apiwright_testbed::serve(config, listener));
+        let server = apiwright_testbed::Background::start(config).unwrap();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
         TestServer {
-            base_url: format!("http://{address}"),
+            base_url: server.url.clone(),
             agent,
             document: checked
                 .then(|| serde_json::from_str(apiwright_testbed::OPENAPI_DOCUMENT).unwrap()),
-            _runtime: runtime,
+            _server: server,
         }
     }
 
