@@ -12,6 +12,7 @@ mod schedule;
 mod stats;
 
 pub use error::DeployError;
+pub use proxy::BACKEND_HEADER;
 pub use proxy::Backend;
 pub use proxy::Proxy;
 pub use proxy::ProxyHandle;
