@@ -940,19 +940,34 @@ fn evidence_gates_need_a_reachable_service_and_meaningful_limits() {
 
 #[test]
 fn a_gate_record_is_a_full_key_no_step_writes() {
-    let mut phases = PHASE.to_vec();
-    phases.extend([
+    let phases = [
+        "  - id: p",
+        "    title: t",
+        "    steps:",
+        "      - {agent: a, task: t, writes: [out]}",
         "    gates:",
         "      - {id: g, command: {run: 'true'}, record: 'w/phase-1/a/*'}",
-        "      - {id: h, command: {run: 'true'}, record: 'w/{api}/phase-1/a/out'}",
-    ]);
-    let text = workflow(&phases);
-    let found = errors(&text);
+        "      - {id: h, command: {run: 'true'}, record: 'w/phase-1/a/out'}",
+        "      - {id: k, command: {run: 'true'}, record: 'w/phase-1/a/report'}",
+    ];
+    let found = errors(&workflow(&phases));
     assert!(
         found
             .iter()
             .any(|error| error
                 .contains("expected a full memory key (no `*`), found `w/phase-1/a/*`")),
         "{found:?}"
+    );
+    assert!(
+        found.iter().any(|error| error.contains(
+            "expected a key no step writes, found `w/phase-1/a/out`, which step `a` also writes as `out`"
+        )),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|error| error.contains("w/phase-1/a/report")),
+        "a key of its own is accepted: {found:?}"
     );
 }

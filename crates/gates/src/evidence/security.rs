@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use apiwright_probe::security;
+use apiwright_probe::security::ProbeStatus;
 use apiwright_probe::security::SecurityOptions;
+use apiwright_probe::security::SecurityReport;
+use apiwright_probe::security::Severity as ProbeSeverity;
 use apiwright_workflow::SecurityCheck;
 use apiwright_workflow::Severity;
 use serde_json::Value;
@@ -32,7 +35,7 @@ pub(crate) async fn evaluate(
     if let Some(burst) = check.rate_limit_burst {
         options.rate_limit_burst = burst;
     }
-    let fail_on = check.fail_on;
+    let fail_on = probe_severity(check.fail_on);
     with_service(
         &check.service,
         &check.openapi,
@@ -41,76 +44,50 @@ pub(crate) async fn evaluate(
         |target, _| async move {
             let report =
                 security::run(&target.client, &target.api, &target.session, &options).await;
-            let evidence = serde_json::to_value(&report)
-                .unwrap_or_else(|error| json!({ "error": error.to_string() }));
-            verdict(&evidence, fail_on)
+            verdict(&report, fail_on)
         },
     )
     .await
 }
 
-/// Judges a serialized report: findings by severity (as the workflow names them), and probes
-/// that ran, were skipped (with why) or were inconclusive.
-fn verdict(evidence: &Value, fail_on: Severity) -> Verdict {
-    let findings = evidence
-        .get("findings")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let severity_of = |finding: &Value| {
-        finding
-            .get("severity")
-            .cloned()
-            .and_then(|severity| serde_json::from_value::<Severity>(severity).ok())
-    };
-    let mut counts = std::collections::BTreeMap::<String, usize>::new();
-    let mut blocking = Vec::new();
-    for finding in &findings {
-        let severity = severity_of(finding);
-        let name = severity.map_or("unknown".to_string(), |severity| {
-            format!("{severity:?}").to_lowercase()
-        });
-        *counts.entry(name).or_default() += 1;
-        // A finding whose severity cannot be read is treated as blocking: unknown is not safe.
-        if severity.is_none_or(|severity| severity >= fail_on) {
-            blocking.push(
-                finding
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .unwrap_or("finding")
-                    .to_string(),
-            );
-        }
+/// The workflow's severity as the probes name it (the workflow crate owns the file format and
+/// cannot depend on the probes; the two enums are kept in step by this one match).
+fn probe_severity(severity: Severity) -> ProbeSeverity {
+    match severity {
+        Severity::Info => ProbeSeverity::Info,
+        Severity::Low => ProbeSeverity::Low,
+        Severity::Medium => ProbeSeverity::Medium,
+        Severity::High => ProbeSeverity::High,
+        Severity::Critical => ProbeSeverity::Critical,
     }
-    let probes = evidence
-        .get("probes")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let status_of = |probe: &Value| {
-        probe
-            .pointer("/status/status")
-            .or_else(|| probe.get("status"))
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string()
-    };
-    let ran = probes
+}
+
+/// Findings at or above `fail_on` fail the gate, and so does a probe that could not conclude;
+/// a run in which no probe ran verifies nothing and fails too.
+fn verdict(report: &SecurityReport, fail_on: ProbeSeverity) -> Verdict {
+    let blocking: Vec<&str> = report
+        .blocking(fail_on)
         .iter()
-        .filter(|probe| status_of(probe) == "ran")
-        .count();
-    let inconclusive: Vec<String> = probes
-        .iter()
-        .filter(|probe| status_of(probe) == "inconclusive")
-        .map(|probe| {
-            probe
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or("probe")
-                .to_string()
-        })
+        .map(|finding| finding.title.as_str())
         .collect();
-    let passed = blocking.is_empty() && inconclusive.is_empty() && ran > 0;
+    let inconclusive: Vec<String> = report
+        .not_run()
+        .into_iter()
+        .filter(|probe| matches!(probe.status, ProbeStatus::Inconclusive { .. }))
+        .map(|probe| json!(probe.id).as_str().unwrap_or("probe").to_string())
+        .collect();
+    let ran = report.probes.len() - report.not_run().len();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for finding in &report.findings {
+        *counts
+            .entry(
+                json!(finding.severity)
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string(),
+            )
+            .or_default() += 1;
+    }
     let counts_text = if counts.is_empty() {
         "no findings".to_string()
     } else {
@@ -134,12 +111,13 @@ fn verdict(evidence: &Value, fail_on: Severity) -> Verdict {
     if ran == 0 {
         summary.push_str("; no probe ran, so nothing is verified");
     }
-    let outcome = if passed {
+    let outcome = if blocking.is_empty() && inconclusive.is_empty() && ran > 0 {
         GateOutcome::Passed
     } else {
         GateOutcome::Failed
     };
-    let mut evidence = evidence.clone();
+    let mut evidence =
+        serde_json::to_value(report).unwrap_or_else(|error| json!({ "error": error.to_string() }));
     if let Value::Object(object) = &mut evidence {
         object.insert("fail_on".into(), json!(fail_on));
         object.insert("counts".into(), json!(counts));
