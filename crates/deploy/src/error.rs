@@ -17,4 +17,19 @@ pub enum DeployError {
     },
     #[error("weights (0, 0) would send traffic nowhere")]
     ZeroWeights,
+    #[error("expected a deployment name of letters, digits, `-`, `_` and `.`, found {0:?}")]
+    BadName(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: {message}")]
+    BadFile {
+        path: std::path::PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    Refused(String),
 }

@@ -99,7 +99,7 @@ pub enum GateError {
     NeedsPerson(String),
     /// The gate sets no check or several.
     #[error(
-        "gate `{0}` must set exactly one of command, tests, coverage, openapi, contract, security, load, memory, score, approval, planned"
+        "gate `{0}` must set exactly one of command, tests, coverage, openapi, contract, security, load, deploy, monitor, memory, score, approval, planned"
     )]
     Malformed(String),
 }

@@ -7,6 +7,7 @@
 //! steps are executed, how memory is stored or how gates are evaluated.
 
 pub mod builtin;
+mod deploy;
 mod evidence;
 mod loader;
 pub mod model;
@@ -17,6 +18,7 @@ mod span_index {
 pub mod template;
 mod validate;
 
+pub use deploy::*;
 pub use evidence::*;
 pub use loader::Diagnostic;
 pub use loader::LoadError;

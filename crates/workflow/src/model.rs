@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
+use crate::deploy::DeployCheck;
+use crate::deploy::MonitorCheck;
 use crate::evidence::ContractCheck;
 use crate::evidence::LoadCheck;
 use crate::evidence::SecurityCheck;
@@ -230,7 +232,8 @@ impl Step {
     }
 }
 
-/// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `openapi`, `memory`,
+/// A check that must pass. Exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`,
+/// `security`, `load`, `deploy`, `monitor`, `memory`,
 /// `score`, `approval`, `planned` is set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -264,6 +267,13 @@ pub struct Gate {
     /// Start the service and measure it under load against service-level objectives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadCheck>,
+    /// Release the service: a staging instance with smoke tests, or a production blue/green
+    /// rollout with canary steps and automatic rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployCheck>,
+    /// Evaluate alert thresholds on the live deployment's traffic for a window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorCheck>,
     /// Require memory keys or patterns to exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryCheck>,
@@ -301,6 +311,10 @@ pub enum GateCheck<'a> {
     Security(&'a SecurityCheck),
     /// See [`LoadCheck`].
     Load(&'a LoadCheck),
+    /// See [`DeployCheck`].
+    Deploy(&'a DeployCheck),
+    /// See [`MonitorCheck`].
+    Monitor(&'a MonitorCheck),
     /// See [`MemoryCheck`].
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
@@ -323,6 +337,8 @@ impl Gate {
             self.contract.as_ref().map(GateCheck::Contract),
             self.security.as_ref().map(GateCheck::Security),
             self.load.as_ref().map(GateCheck::Load),
+            self.deploy.as_ref().map(GateCheck::Deploy),
+            self.monitor.as_ref().map(GateCheck::Monitor),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
             self.approval.as_ref().map(GateCheck::Approval),
@@ -347,6 +363,8 @@ impl Gate {
             Some(GateCheck::Contract(_)) => "contract",
             Some(GateCheck::Security(_)) => "security",
             Some(GateCheck::Load(_)) => "load",
+            Some(GateCheck::Deploy(_)) => "deploy",
+            Some(GateCheck::Monitor(_)) => "monitor",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
             Some(GateCheck::Approval(_)) => "approval",

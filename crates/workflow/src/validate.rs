@@ -374,6 +374,8 @@ impl Checker<'_> {
                 ("contract", gate.contract.is_some()),
                 ("security", gate.security.is_some()),
                 ("load", gate.load.is_some()),
+                ("deploy", gate.deploy.is_some()),
+                ("monitor", gate.monitor.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
                 ("approval", gate.approval.is_some()),
@@ -391,7 +393,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );

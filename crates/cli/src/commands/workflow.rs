@@ -291,6 +291,29 @@ pub fn render_show(workflow: &Workflow) -> String {
                         (None, None) => "no objectives".into(),
                     }
                 ),
+                Some(GateCheck::Deploy(check)) => format!(
+                    "deploy: {:?} release of the service ({}){}",
+                    check.environment,
+                    service_label(&check.service),
+                    match check.environment {
+                        apiwright_workflow::Environment::Staging => ", health and user-journey smoke tests".to_string(),
+                        apiwright_workflow::Environment::Production => format!(
+                            ", blue/green canary {} with automatic rollback",
+                            check
+                                .rollout
+                                .steps
+                                .iter()
+                                .map(|step| format!("{}%", step.percent))
+                                .collect::<Vec<_>>()
+                                .join(" → ")
+                        ),
+                    }
+                ),
+                Some(GateCheck::Monitor(check)) => format!(
+                    "monitor: alert thresholds on live traffic for {} s, failing on {:?}",
+                    check.window_secs.as_deref().unwrap_or("300"),
+                    check.fail_on
+                ),
                 Some(GateCheck::Memory(check)) => {
                     let parts: Vec<String> = check
                         .keys

@@ -2,6 +2,7 @@
 //! be reached, limits that mean something, and a recorded key no step also writes.
 
 use super::Issue;
+use crate::deploy::DeployCheck;
 use crate::evidence::LoadCheck;
 use crate::evidence::ServiceSpec;
 use crate::model::Gate;
@@ -11,30 +12,14 @@ use crate::span_index::Path;
 /// Every template of an evidence gate with its path, for the placeholder check.
 pub(super) fn templates<'a>(gate: &'a Gate, at: &Path) -> Vec<(Path, &'a String)> {
     let mut templates = Vec::new();
-    let mut service = |service: &'a ServiceSpec, openapi: &'a String, at: Path| {
-        templates.push((at.key("openapi"), openapi));
-        let at = at.key("service");
-        for (name, value) in [
-            ("build", &service.build),
-            ("run", &service.run),
-            ("url", &service.url),
-        ] {
-            if let Some(value) = value {
-                templates.push((at.key(name), value));
-            }
-        }
-        for (name, value) in &service.env {
-            templates.push((at.key("env").key(name), value));
-        }
-    };
     if let Some(check) = &gate.contract {
-        service(&check.service, &check.openapi, at.key("contract"));
+        service_templates(&mut templates, &check.service, &check.openapi, at.key("contract"));
     }
     if let Some(check) = &gate.security {
-        service(&check.service, &check.openapi, at.key("security"));
+        service_templates(&mut templates, &check.service, &check.openapi, at.key("security"));
     }
     if let Some(check) = &gate.load {
-        service(&check.service, &check.openapi, at.key("load"));
+        service_templates(&mut templates, &check.service, &check.openapi, at.key("load"));
         let slas = at.key("load").key("slas");
         let targets = &check.slas;
         for (name, value) in [
@@ -51,10 +36,85 @@ pub(super) fn templates<'a>(gate: &'a Gate, at: &Path) -> Vec<(Path, &'a String)
             templates.push((at.key("load").key("slas_from").key("key"), &source.key));
         }
     }
+    if let Some(check) = &gate.deploy {
+        let at = at.key("deploy");
+        service_templates(&mut templates, &check.service, &check.openapi, at.clone());
+        templates.push((at.key("release").key("package"), &check.release.package));
+        for (name, value) in [("name", &check.name), ("state_dir", &check.state_dir)] {
+            if let Some(value) = value {
+                templates.push((at.key(name), value));
+            }
+        }
+        let rollout = at.key("rollout");
+        for (index, step) in check.rollout.steps.iter().enumerate() {
+            templates.push((rollout.key("steps").index(index).key("watch_secs"), &step.watch_secs));
+        }
+        for (name, value) in [
+            ("interval_secs", &check.rollout.interval_secs),
+            ("max_error_rate_percent", &check.rollout.max_error_rate_percent),
+            ("p95_ms", &check.rollout.p95_ms),
+            ("keep_blue_secs", &check.rollout.keep_blue_secs),
+            ("traffic_rps", &check.rollout.traffic_rps),
+        ] {
+            if let Some(value) = value {
+                templates.push((rollout.key(name), value));
+            }
+        }
+        if let Some(source) = &check.rollout.slas_from {
+            templates.push((rollout.key("slas_from").key("key"), &source.key));
+        }
+    }
+    if let Some(check) = &gate.monitor {
+        let at = at.key("monitor");
+        for (name, value) in [
+            ("name", &check.name),
+            ("state_dir", &check.state_dir),
+            ("window_secs", &check.window_secs),
+            ("traffic_rps", &check.traffic_rps),
+        ] {
+            if let Some(value) = value {
+                templates.push((at.key(name), value));
+            }
+        }
+        let thresholds = at.key("thresholds");
+        let t = &check.thresholds;
+        for (name, value) in [
+            ("p95_warning_ms", &t.p95_warning_ms),
+            ("p95_critical_ms", &t.p95_critical_ms),
+            ("error_rate_warning_percent", &t.error_rate_warning_percent),
+            ("error_rate_critical_percent", &t.error_rate_critical_percent),
+            ("availability_critical_percent", &t.availability_critical_percent),
+            ("db_pool_warning_percent", &t.db_pool_warning_percent),
+        ] {
+            templates.push((thresholds.key(name), value));
+        }
+    }
     if let Some(record) = &gate.record {
         templates.push((at.key("record"), record));
     }
     templates
+}
+
+fn service_templates<'a>(
+    templates: &mut Vec<(Path, &'a String)>,
+    service: &'a ServiceSpec,
+    openapi: &'a String,
+    at: Path,
+) {
+    templates.push((at.key("openapi"), openapi));
+    let at = at.key("service");
+    for (name, value) in [
+        ("build", &service.build),
+        ("run", &service.run),
+        ("url", &service.url),
+    ] {
+        if let Some(value) = value {
+            templates.push((at.key(name), value));
+        }
+    }
+    for (name, value) in &service.env {
+        templates.push((at.key("env").key(name), value));
+    }
 }
 
 /// Shape problems of a gate's evidence check and of its `record` key.
@@ -96,6 +156,9 @@ pub(super) fn check_gate(gate: &Gate, at: &Path, steps: &[Step]) -> Vec<Issue> {
     }
     if let Some(load) = &gate.load {
         load_issues(load, &at.key("load"), &mut report);
+    }
+    if let Some(deploy) = &gate.deploy {
+        deploy_issues(deploy, &at.key("deploy"), &mut report);
     }
     if let Some(record) = &gate.record {
         record_issues(record, steps, &at.key("record"), &mut report);
@@ -154,6 +217,66 @@ fn service_issues(service: &ServiceSpec, at: &Path, report: &mut impl FnMut(Path
                 "expected a timeout of at least 1 second, found 0".into(),
             );
         }
+    }
+}
+
+fn deploy_issues(deploy: &DeployCheck, at: &Path, report: &mut impl FnMut(Path, String)) {
+    if deploy.openapi.trim().is_empty() {
+        report(
+            at.key("openapi"),
+            "expected a path in the workspace, found an empty string".into(),
+        );
+    }
+    if deploy.timeout_secs == Some(0) {
+        report(
+            at.key("timeout_secs"),
+            "expected a timeout of at least 1 second, found 0".into(),
+        );
+    }
+    let service = at.key("service");
+    if deploy.service.url.is_some() {
+        report(
+            service.key("url"),
+            "expected `run` (apiwright starts every release itself), found `url`".into(),
+        );
+    }
+    if deploy.service.run.as_deref().is_none_or(|run| run.trim().is_empty()) {
+        report(
+            service.key("run"),
+            "expected a command that starts the release from its directory, found none".into(),
+        );
+    }
+    if deploy.release.package.trim().is_empty() {
+        report(
+            at.key("release").key("package"),
+            "expected a command that copies the release into `$APIWRIGHT_RELEASE`, found an empty string".into(),
+        );
+    }
+    let steps = &deploy.rollout.steps;
+    let steps_at = at.key("rollout").key("steps");
+    if steps.is_empty() {
+        report(steps_at.clone(), "expected at least one canary step, found none".into());
+    }
+    let mut previous = 0;
+    for (index, step) in steps.iter().enumerate() {
+        if step.percent == 0 || step.percent > 100 || step.percent <= previous {
+            report(
+                steps_at.index(index).key("percent"),
+                format!(
+                    "expected a share between 1 and 100 above the previous step's {previous}, found {}",
+                    step.percent
+                ),
+            );
+        }
+        previous = step.percent;
+    }
+    if let Some(last) = steps.last()
+        && last.percent != 100
+    {
+        report(
+            steps_at.index(steps.len() - 1).key("percent"),
+            format!("expected the last step to send 100% to green, found {}", last.percent),
+        );
     }
 }
 
