@@ -1,26 +1,40 @@
 //! Running blue/green traffic shifting for a local deployment.
 //!
 //! This crate owns the machinery that moves traffic between two running versions of a service.
-//! Its first module is the weighted reverse proxy ([`Proxy`]): it forwards each request to the
-//! blue or green backend by the current weights and keeps per-backend statistics for the
-//! current monitoring window. It must not know about workflows, gates or memory; whoever drives
-//! a rollout reads [`ProxyHandle::snapshot`] and calls [`ProxyHandle::set_weights`].
+//! Its first module is the weighted reverse proxy ([`Proxy`], started from a [`ProxyConfig`]):
+//! it forwards each request to the backend in the blue or green [`Slot`] by the current
+//! weights, answers 502/504 `application/problem+json` itself when a backend fails to answer
+//! (in time), and keeps statistics for the current monitoring window — per backend
+//! ([`BackendStats`], with the time of the first failure) and per endpoint ([`EndpointStats`],
+//! requests attributed to the first matching [`Route`] template such as `/books/{id}`).
+//! A slot's backend can be replaced while the proxy keeps listening, so after a promotion the
+//! old green becomes the next deployment's blue without a restart.
+//!
+//! It must not know about workflows, gates or memory; whoever drives a rollout reads
+//! [`ProxyHandle::snapshot`] and [`ProxyHandle::endpoints`] and calls
+//! [`ProxyHandle::set_weights`] and [`ProxyHandle::replace_backend`].
 
 pub mod deployment;
+mod config;
 mod error;
 pub mod instance;
 mod proxy;
 pub mod rollout;
 pub mod smoke;
 pub mod steady;
+mod route;
 mod schedule;
 mod stats;
 
+pub use config::Backend;
+pub use config::ProxyConfig;
+pub use config::Slot;
 pub use error::DeployError;
 pub use proxy::BACKEND_HEADER;
-pub use proxy::Backend;
 pub use proxy::Proxy;
 pub use proxy::ProxyHandle;
+pub use route::Route;
+pub use route::UNMATCHED_ROUTE;
 pub use stats::BackendStats;
 
 /// Milliseconds since the Unix epoch, for reports (0 if the clock is before 1970).
@@ -29,3 +43,4 @@ pub(crate) fn unix_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
+pub use stats::EndpointStats;

@@ -1,10 +1,14 @@
 //! The weighted reverse proxy: an HTTP/1.1 keep-alive listener that forwards each request to
-//! blue or green by smooth weighted round robin, over pooled keep-alive client connections, and
-//! tags the response with `x-apiwright-backend`.
+//! the backend in the blue or green slot by smooth weighted round robin, over pooled keep-alive
+//! client connections, with a per-request timeout, `x-forwarded-for`/`x-forwarded-proto`, and
+//! the response tagged with `x-apiwright-backend`.
 
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::MutexGuard;
+use std::time::Duration;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -30,14 +34,23 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::config::Backend;
+use crate::config::ProxyConfig;
+use crate::config::Slot;
 use crate::error::DeployError;
+use crate::route::CompiledRoute;
+use crate::route::attribute;
 use crate::schedule::Schedule;
 use crate::stats::BackendCounters;
 use crate::stats::BackendStats;
+use crate::stats::EndpointStats;
 use crate::stats::Outcome;
 
 /// The response header naming the backend that answered.
 pub const BACKEND_HEADER: &str = "x-apiwright-backend";
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
@@ -51,20 +64,12 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-/// One of the two versions behind the proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backend {
-    /// `blue` or `green`; echoed in `x-apiwright-backend` and the statistics.
-    pub name: String,
-    /// `http://host:port`; any path in it is ignored.
-    pub url: String,
-}
-
 /// Starts proxies; see [`Proxy::start`].
 #[derive(Debug)]
 pub struct Proxy;
 
-/// A parsed backend, ready to build request URIs.
+/// A parsed backend, ready to build request URIs, with its statistics: replacing the backend of
+/// a slot replaces this whole value, so the slot's statistics start again with it.
 #[derive(Debug)]
 struct Target {
     name: HeaderValue,
@@ -73,11 +78,32 @@ struct Target {
     counters: BackendCounters,
 }
 
+/// What the per-request pick needs, under one lock.
+#[derive(Debug)]
+struct Routing {
+    schedule: Schedule,
+    targets: [Arc<Target>; 2],
+}
+
 #[derive(Debug)]
 struct Shared {
-    targets: [Target; 2],
-    schedule: Mutex<Schedule>,
+    routing: Mutex<Routing>,
+    routes: Vec<CompiledRoute>,
+    backend_timeout: Duration,
     client: Client<HttpConnector, Incoming>,
+}
+
+impl Shared {
+    fn routing(&self) -> MutexGuard<'_, Routing> {
+        self.routing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current targets, cloned out so the lock is not held while their stats are read.
+    fn targets(&self) -> [Arc<Target>; 2] {
+        self.routing().targets.clone()
+    }
 }
 
 /// A running proxy. Dropping it leaves the proxy running until the runtime ends; call
@@ -91,18 +117,33 @@ pub struct ProxyHandle {
 }
 
 impl Proxy {
-    /// Binds `listen` (port 0 picks a free port) and starts forwarding to `backends`
-    /// (blue first, green second) with `weights` (blue, green).
-    pub async fn start(
-        listen: SocketAddr,
-        backends: [Backend; 2],
-        weights: (u32, u32),
-    ) -> Result<ProxyHandle, DeployError> {
+    /// Binds `config.listen` and starts forwarding. Everything in `config` is checked before
+    /// binding, so a refused configuration leaves nothing running.
+    pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, DeployError> {
+        let ProxyConfig {
+            listen,
+            backends,
+            weights,
+            routes,
+            backend_timeout,
+        } = config;
         if weights == (0, 0) {
             return Err(DeployError::ZeroWeights);
         }
+        if backend_timeout.is_zero() {
+            return Err(DeployError::ZeroTimeout {
+                timeout: backend_timeout,
+            });
+        }
+        let routes = routes
+            .iter()
+            .map(CompiledRoute::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let [blue, green] = backends;
-        let targets = [parse_target(blue)?, parse_target(green)?];
+        let targets = [
+            Arc::new(parse_target(blue, routes.len())?),
+            Arc::new(parse_target(green, routes.len())?),
+        ];
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| DeployError::Bind {
@@ -117,8 +158,12 @@ impl Proxy {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let shared = Arc::new(Shared {
-            targets,
-            schedule: Mutex::new(Schedule::new(weights.0, weights.1)),
+            routing: Mutex::new(Routing {
+                schedule: Schedule::new(weights.0, weights.1),
+                targets,
+            }),
+            routes,
+            backend_timeout,
             client,
         });
         let (shutdown, shutdown_signal) = watch::channel(false);
@@ -141,7 +186,7 @@ impl ProxyHandle {
 
     /// The current weights (blue, green).
     pub fn weights(&self) -> (u32, u32) {
-        lock_schedule(&self.shared.schedule).weights()
+        self.shared.routing().schedule.weights()
     }
 
     /// New weights for the next request on; (0, 0) is refused.
@@ -149,23 +194,57 @@ impl ProxyHandle {
         if (blue, green) == (0, 0) {
             return Err(DeployError::ZeroWeights);
         }
-        lock_schedule(&self.shared.schedule).set(blue, green);
+        self.shared.routing().schedule.set(blue, green);
         tracing::info!(blue, green, "deploy proxy weights changed");
         Ok(())
     }
 
-    /// Blue's and green's figures since the last [`ProxyHandle::reset_window`] (or the start).
+    /// Puts `backend` in `slot` for the next request on, keeping the listener, the client
+    /// connections and the weights. Requests already sent to the old backend finish there, but
+    /// their figures are dropped: the slot's statistics start again with the new backend.
+    pub fn replace_backend(&self, slot: Slot, backend: Backend) -> Result<(), DeployError> {
+        let target = Arc::new(parse_target(backend, self.shared.routes.len())?);
+        let previous = std::mem::replace(
+            &mut self.shared.routing().targets[slot.index()],
+            Arc::clone(&target),
+        );
+        tracing::info!(
+            ?slot,
+            previous = ?previous.name,
+            backend = ?target.name,
+            "deploy proxy backend replaced"
+        );
+        Ok(())
+    }
+
+    /// Blue's and green's figures (in slot order) since the last [`ProxyHandle::reset_window`],
+    /// the start, or the slot's last [`ProxyHandle::replace_backend`].
     pub fn snapshot(&self) -> Vec<BackendStats> {
         self.shared
-            .targets
+            .targets()
             .iter()
             .map(|target| target.counters.snapshot())
             .collect()
     }
 
+    /// Every endpoint of either backend that saw a request in the current window, sorted by
+    /// backend, route and method.
+    pub fn endpoints(&self) -> Vec<EndpointStats> {
+        let mut endpoints = Vec::new();
+        for target in self.shared.targets() {
+            target
+                .counters
+                .endpoints(&self.shared.routes, &mut endpoints);
+        }
+        endpoints.sort_by(|a, b| {
+            (&a.backend, &a.route, &a.method).cmp(&(&b.backend, &b.route, &b.method))
+        });
+        endpoints
+    }
+
     /// Starts a new monitoring window: all counters and histograms go back to zero.
     pub fn reset_window(&self) {
-        for target in &self.shared.targets {
+        for target in self.shared.targets() {
             target.counters.reset();
         }
     }
@@ -180,13 +259,7 @@ impl ProxyHandle {
     }
 }
 
-fn lock_schedule(schedule: &Mutex<Schedule>) -> std::sync::MutexGuard<'_, Schedule> {
-    schedule
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn parse_target(backend: Backend) -> Result<Target, DeployError> {
+fn parse_target(backend: Backend, route_count: usize) -> Result<Target, DeployError> {
     let invalid = |reason: String| DeployError::BackendUrl {
         name: backend.name.clone(),
         url: backend.url.clone(),
@@ -199,21 +272,24 @@ fn parse_target(backend: Backend) -> Result<Target, DeployError> {
     let scheme = uri
         .scheme()
         .cloned()
-        .ok_or_else(|| invalid("no scheme".to_owned()))?;
+        .ok_or_else(|| invalid("expected http://host:port, found no scheme".to_owned()))?;
     if scheme != Scheme::HTTP {
-        return Err(invalid("only http:// backends are supported".to_owned()));
+        return Err(invalid(format!(
+            "expected an http:// backend, found {scheme}://"
+        )));
     }
     let authority = uri
         .authority()
         .cloned()
-        .ok_or_else(|| invalid("no host".to_owned()))?;
-    let name = HeaderValue::from_str(&backend.name)
-        .map_err(|_| invalid("the name is not a valid header value".to_owned()))?;
+        .ok_or_else(|| invalid("expected http://host:port, found no host".to_owned()))?;
+    let name = HeaderValue::from_str(&backend.name).map_err(|_| {
+        invalid("expected a name that is a valid header value, found control characters".to_owned())
+    })?;
     Ok(Target {
         name,
         scheme,
         authority,
-        counters: BackendCounters::new(backend.name),
+        counters: BackendCounters::new(backend.name, route_count),
     })
 }
 
@@ -224,7 +300,7 @@ async fn accept_loop(
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -238,11 +314,16 @@ async fn accept_loop(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
         let shared = Arc::clone(&shared);
+        // Formatted once per connection, not per request.
+        let client_ip = client_ip_header(peer.ip());
         let mut connection_shutdown = shutdown_signal.clone();
         connections.spawn(async move {
             let service = service_fn(move |request| {
                 let shared = Arc::clone(&shared);
-                async move { Ok::<_, std::convert::Infallible>(forward(&shared, request).await) }
+                let client_ip = client_ip.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(forward(&shared, request, &client_ip).await)
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
@@ -266,23 +347,56 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-async fn forward(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let index = lock_schedule(&shared.schedule).pick();
-    let target = &shared.targets[index];
+fn client_ip_header(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+async fn forward(
+    shared: &Shared,
+    request: Request<Incoming>,
+    client_ip: &HeaderValue,
+) -> Response<Full<Bytes>> {
+    let target = {
+        let mut routing = shared.routing();
+        let index = routing.schedule.pick();
+        Arc::clone(&routing.targets[index])
+    };
+    let attribution = attribute(&shared.routes, request.method(), request.uri().path());
     let started_at = Instant::now();
-    let (outcome, mut response) = match send(shared, target, request).await {
-        Ok(response) => (
+    let sent = tokio::time::timeout(
+        shared.backend_timeout,
+        send(shared, &target, request, client_ip),
+    )
+    .await;
+    let (outcome, mut response) = match sent {
+        Ok(Ok(response)) => (
             Outcome::Response {
                 status: response.status().as_u16(),
             },
             response,
         ),
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(backend = ?target.name, %error, "backend unreachable");
-            (Outcome::Transport, bad_gateway(&error))
+            (
+                Outcome::Transport,
+                problem(StatusCode::BAD_GATEWAY, &error.to_string()),
+            )
+        }
+        Err(_elapsed) => {
+            let timeout = shared.backend_timeout;
+            tracing::warn!(backend = ?target.name, ?timeout, "backend timed out");
+            (
+                Outcome::Transport,
+                problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("the backend did not answer within {timeout:?}"),
+                ),
+            )
         }
     };
-    target.counters.record(outcome, started_at.elapsed());
+    target
+        .counters
+        .record(&attribution, outcome, started_at.elapsed());
     response
         .headers_mut()
         .insert(HeaderName::from_static(BACKEND_HEADER), target.name.clone());
@@ -295,6 +409,7 @@ async fn send(
     shared: &Shared,
     target: &Target,
     request: Request<Incoming>,
+    client_ip: &HeaderValue,
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let (mut parts, body) = request.into_parts();
     let mut uri_parts = http::uri::Parts::default();
@@ -309,6 +424,11 @@ async fn send(
     strip_hop_by_hop(&mut parts.headers);
     // The client sets Host from the backend URI.
     parts.headers.remove(header::HOST);
+    append_forwarded_for(&mut parts.headers, client_ip);
+    // This proxy only listens on plain HTTP, whatever an earlier hop claimed.
+    parts
+        .headers
+        .insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     let response = shared
         .client
         .request(Request::from_parts(parts, body))
@@ -319,6 +439,23 @@ async fn send(
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// Adds the client's address to the chain earlier proxies started, as one header line.
+fn append_forwarded_for(headers: &mut HeaderMap, client_ip: &HeaderValue) {
+    if !headers.contains_key(&X_FORWARDED_FOR) {
+        headers.insert(X_FORWARDED_FOR, client_ip.clone());
+        return;
+    }
+    let mut chain = Vec::new();
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        chain.extend_from_slice(value.as_bytes());
+        chain.extend_from_slice(b", ");
+    }
+    chain.extend_from_slice(client_ip.as_bytes());
+    // Joining valid header values with ", " keeps them valid; the fallback is never!-style.
+    let value = HeaderValue::from_bytes(&chain).unwrap_or_else(|_| client_ip.clone());
+    headers.insert(X_FORWARDED_FOR, value);
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -348,15 +485,16 @@ fn full_message(error: &dyn std::error::Error) -> BoxError {
     message.into()
 }
 
-fn bad_gateway(error: &BoxError) -> Response<Full<Bytes>> {
+/// An RFC 9457 problem answer for a failure of the proxy itself.
+fn problem(status: StatusCode, detail: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({
         "type": "about:blank",
-        "title": "Bad Gateway",
-        "status": 502,
-        "detail": error.to_string(),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
     });
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
