@@ -49,6 +49,63 @@ pub enum Command {
     /// security probes, or load against objectives (the evidence gates, standalone).
     #[command(subcommand)]
     Check(CheckCommand),
+    /// The live deployments apiwright runs: status, rollback to blue, promote (retire blue),
+    /// stop.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Which release is live, which is kept as blue, the proxy's weights and address, and the
+    /// deployment's recent history.
+    Status {
+        #[command(flatten)]
+        target: DeploymentArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Return all traffic to blue now (restarting it from its kept release if it was retired)
+    /// and stop green.
+    Rollback {
+        #[command(flatten)]
+        target: DeploymentArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep green and retire blue now (rollback is then no longer instant).
+    Promote {
+        #[command(flatten)]
+        target: DeploymentArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the deployment's supervisor, proxy and instances (the releases and state stay; a
+    /// later deploy starts it again).
+    Stop {
+        #[command(flatten)]
+        target: DeploymentArgs,
+    },
+    /// Run a deployment's supervisor in the foreground (started by the deploy gate).
+    #[command(hide = true)]
+    Daemon {
+        #[command(flatten)]
+        target: DeploymentArgs,
+        /// Address of the proxy on the first deploy.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Deployment name (the workflow's api_id); optional when only one deployment exists.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Directory of deployments (default APIWRIGHT_DEPLOY_DIR, else `.apiwright/deploy`).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -278,6 +278,11 @@ fn write_json<T: Serialize>(path: &Path, value: &T, private: bool) -> Result<(),
     std::fs::rename(&temporary, path).map_err(io)
 }
 
+/// A fresh 256-bit secret as 64 hex digits.
+pub fn random_secret() -> String {
+    random_hex(32)
+}
+
 pub(crate) fn random_hex(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rand::random::<u8>()))

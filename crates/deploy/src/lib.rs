@@ -14,15 +14,18 @@
 //! [`ProxyHandle::snapshot`] and [`ProxyHandle::endpoints`] and calls
 //! [`ProxyHandle::set_weights`] and [`ProxyHandle::replace_backend`].
 
+pub mod control;
 pub mod deployment;
 mod config;
 mod error;
 pub mod instance;
+pub mod monitor;
 mod proxy;
 pub mod rollout;
 pub mod smoke;
 pub mod steady;
 mod route;
+pub mod supervisor;
 mod schedule;
 mod stats;
 

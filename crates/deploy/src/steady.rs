@@ -52,6 +52,8 @@ pub struct SteadyReport {
     pub client_errors: u64,
     /// Answers per backend.
     pub by_backend: BTreeMap<String, u64>,
+    /// Failed requests per backend (`proxy` when no backend answered).
+    pub failed_by_backend: BTreeMap<String, u64>,
     /// The first failure, and the first response slower than the latency budget, per backend.
     pub first_failure: BTreeMap<String, BadResponse>,
     pub first_slow: BTreeMap<String, BadResponse>,
@@ -254,6 +256,7 @@ async fn send(
 
 fn record_failure(report: &mut SteadyReport, bad: BadResponse) {
     report.failed += 1;
+    *report.failed_by_backend.entry(bad.backend.clone()).or_default() += 1;
     report
         .first_failure
         .entry(bad.backend.clone())

@@ -115,6 +115,8 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
         Some(GateCheck::Contract(check)) => evidence::contract::evaluate(check, context).await?,
         Some(GateCheck::Security(check)) => evidence::security::evaluate(check, context).await?,
         Some(GateCheck::Load(check)) => evidence::load::evaluate(check, context).await?,
+        Some(GateCheck::Deploy(check)) => evidence::deploy::evaluate(check, context).await?,
+        Some(GateCheck::Monitor(check)) => evidence::deploy::monitor(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),

@@ -2,6 +2,7 @@
 
 mod approve;
 mod check;
+mod deploy;
 mod hooks;
 mod memory;
 mod run;
@@ -27,6 +28,8 @@ pub enum Exit {
     NotFound = 5,
     /// `apiwright check` ran and the service did not pass.
     CheckFailed = 6,
+    /// `apiwright deploy` could not do what was asked (nothing deployed, nothing to roll back).
+    DeployRefused = 7,
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -55,6 +58,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             memory::run(&context, command)
         }
         Command::Check(command) => check::run(command),
+        Command::Deploy(command) => deploy::run(command),
         Command::Hooks(command) => {
             let context = Context::load(&cli.global)?;
             hooks::run(&context, command)

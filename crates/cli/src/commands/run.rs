@@ -368,6 +368,7 @@ fn report_outcome(run_id: &str, outcome: &DriveOutcome, json: bool) -> Exit {
             Exit::Interrupted => "interrupted",
             Exit::NotFound => "not_found",
             Exit::CheckFailed => "check_failed",
+            Exit::DeployRefused => "deploy_refused",
         };
         println!(
             "{}",

@@ -323,34 +323,10 @@ fn objectives(
         memory_mb: None,
     };
     if let Some(source) = &check.slas_from {
-        let key = template::render(&source.key, context.vars)?;
-        let Some(entry) = context.store.memory_get(&key)? else {
-            return Ok(Err(format!("memory key `{key}` does not exist")));
+        let object = match objectives_in_memory(source, context)? {
+            Ok(object) => object,
+            Err(reason) => return Ok(Err(reason)),
         };
-        let value = match entry.value {
-            apiwright_store::Value::Json(value) => value,
-            // Specs are stored as the user wrote them (YAML or JSON text).
-            apiwright_store::Value::Text(text) => match serde_saphyr::from_str::<Value>(&text) {
-                Ok(value) => value,
-                Err(error) => return Ok(Err(format!("`{key}` is not YAML or JSON: {error}"))),
-            },
-        };
-        let mut object = &value;
-        for segment in source
-            .field
-            .split('.')
-            .filter(|segment| !segment.is_empty())
-        {
-            match object.get(segment) {
-                Some(inner) => object = inner,
-                None => {
-                    return Ok(Err(format!(
-                        "expected a field `{}` in `{key}`, found none",
-                        source.field
-                    )));
-                }
-            }
-        }
         let number = |name: &str| object.get(name).and_then(Value::as_f64);
         slas.p95_ms = number("p95_ms");
         slas.rps = number("rps");
@@ -381,4 +357,40 @@ fn objectives(
         }
     }
     Ok(Ok(slas))
+}
+
+/// The objectives object a `slas_from` source points at: the memory value (JSON, or YAML/JSON
+/// text as users write specs), then the dotted field inside it.
+pub(crate) fn objectives_in_memory(
+    source: &apiwright_workflow::SlaSource,
+    context: &GateContext<'_>,
+) -> Result<Result<Value, String>, GateError> {
+    let key = template::render(&source.key, context.vars)?;
+    let Some(entry) = context.store.memory_get(&key)? else {
+        return Ok(Err(format!("memory key `{key}` does not exist")));
+    };
+    let value = match entry.value {
+        apiwright_store::Value::Json(value) => value,
+        apiwright_store::Value::Text(text) => match serde_saphyr::from_str::<Value>(&text) {
+            Ok(value) => value,
+            Err(error) => return Ok(Err(format!("`{key}` is not YAML or JSON: {error}"))),
+        },
+    };
+    let mut object = &value;
+    for segment in source
+        .field
+        .split('.')
+        .filter(|segment| !segment.is_empty())
+    {
+        match object.get(segment) {
+            Some(inner) => object = inner,
+            None => {
+                return Ok(Err(format!(
+                    "expected a field `{}` in `{key}`, found none",
+                    source.field
+                )));
+            }
+        }
+    }
+    Ok(Ok(object.clone()))
 }

@@ -4,6 +4,8 @@
 //! `apiwright-probe`'s and `apiwright-load`'s; this module turns their reports into outcomes.
 
 pub(crate) mod contract;
+pub(crate) mod deploy;
+pub(crate) mod kubernetes;
 pub(crate) mod load;
 pub(crate) mod security;
 
