@@ -7,6 +7,7 @@
 //! a rollout reads [`ProxyHandle::snapshot`] and calls [`ProxyHandle::set_weights`].
 
 mod error;
+pub mod kubernetes;
 mod proxy;
 mod schedule;
 mod stats;

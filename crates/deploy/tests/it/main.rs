@@ -4,6 +4,8 @@
 // Test helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod kubernetes;
+
 use std::net::SocketAddr;
 
 use apiwright_deploy::Backend;
