@@ -33,7 +33,8 @@ pub enum KubernetesError {
     /// The configured kubectl path does not name a file. Not retryable: configure a target.
     #[error("no Kubernetes target: `{}` does not exist or is not a file; nothing was applied", path.display())]
     KubectlMissing { path: PathBuf },
-    /// kubectl ran but the cluster did not answer. Retryable once the cluster is reachable.
+    /// kubectl ran but the cluster did not answer, so no command was sent to it. Retryable once
+    /// the cluster is reachable.
     #[error(
         "kubectl cannot reach the cluster ({}): {detail}; nothing was applied",
         context_label(context.as_deref())

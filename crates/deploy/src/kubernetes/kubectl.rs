@@ -109,13 +109,15 @@ pub async fn set_weights(
 }
 
 /// Waits with `kubectl rollout status deployment/NAME --timeout=…` until the Deployment's new
-/// pods are ready; returns kubectl's output.
+/// pods are ready (after the same kubectl and cluster checks as [`apply`]); returns kubectl's
+/// output.
 pub async fn rollout_status(
     options: &ApplyOptions,
     deployment: &str,
     timeout: Duration,
 ) -> Result<String, KubernetesError> {
     let kubectl = resolve_kubectl(&options.kubectl)?;
+    check_reachable(&kubectl, options).await?;
     let mut arguments = global_arguments(options);
     arguments.extend([
         "rollout".to_owned(),

@@ -528,7 +528,7 @@ async fn set_weights_reapplies_only_the_route_with_the_new_split() {
 }
 
 #[tokio::test]
-async fn rollout_status_waits_on_the_named_deployment() {
+async fn rollout_status_checks_the_cluster_then_waits_on_the_named_deployment() {
     let kubectl = FakeKubectl::new(Cluster::Answering);
     let output =
         kubernetes::rollout_status(&kubectl.options(), "books-green", Duration::from_secs(120))
@@ -541,7 +541,63 @@ async fn rollout_status_waits_on_the_named_deployment() {
     assert_eq!(
         kubectl.invocations(),
         [
-            "--context kind-test --namespace shop rollout status deployment/books-green --timeout=120s"
+            "--context kind-test --namespace shop version -o json --request-timeout=60s",
+            "--context kind-test --namespace shop rollout status deployment/books-green --timeout=120s",
         ]
     );
+}
+
+#[test]
+fn environment_values_that_other_yaml_readers_would_retype_are_quoted() {
+    // kubectl reads YAML 1.1, where `yes`, `on`, `0o10`, `1_000` and `2026-01-01` are not strings.
+    let values = [
+        "yes",
+        "on",
+        "n",
+        "off",
+        "null",
+        "~",
+        "",
+        "0o10",
+        "1_000",
+        "1e3",
+        "12:30",
+        "2026-01-01",
+        "- item",
+        "# not a comment",
+        "a: b",
+        " leading space",
+        "line\nbreak",
+        "'quoted'",
+        "\"",
+        &"long ".repeat(40),
+    ];
+    let plan = KubernetesPlan {
+        env: values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| (format!("V{index}"), (*value).to_owned()))
+            .collect(),
+        ..plan()
+    };
+    let manifests = kubernetes::render(&plan).unwrap();
+    let env = &document(&manifests[0])["spec"]["template"]["spec"]["containers"][0]["env"];
+    let read_back: Vec<&str> = env.as_array().unwrap()[1..]
+        .iter()
+        .map(|variable| variable["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(read_back, values);
+    for plain in [
+        "value: yes",
+        "value: on",
+        "value: n\n",
+        "value: 2026-01-01",
+        "value: 0o10",
+    ] {
+        assert!(
+            !manifests[0].yaml.contains(plain),
+            "{plain:?} is not quoted:\n{}",
+            manifests[0].yaml
+        );
+    }
 }
