@@ -104,6 +104,13 @@ pub async fn set_weights(
     plan: &KubernetesPlan,
     weights: (u32, u32),
 ) -> Result<ApplyReport, KubernetesError> {
+    if plan.namespace != options.namespace {
+        return Err(KubernetesError::InvalidPlan {
+            field: "namespace".to_owned(),
+            expected: format!("the namespace kubectl applies to, {:?}", options.namespace),
+            found: plan.namespace.clone(),
+        });
+    }
     let route = render_route(plan, weights)?;
     apply(options, &[route]).await
 }

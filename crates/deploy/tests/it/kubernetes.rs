@@ -601,3 +601,48 @@ fn environment_values_that_other_yaml_readers_would_retype_are_quoted() {
         );
     }
 }
+
+#[tokio::test]
+async fn set_weights_refuses_a_plan_for_another_namespace() {
+    let kubectl = FakeKubectl::new(Cluster::Answering);
+    let options = ApplyOptions {
+        namespace: "staging".to_owned(),
+        ..kubectl.options()
+    };
+    let error = kubernetes::set_weights(&options, &plan(), (100, 0))
+        .await
+        .unwrap_err();
+    insta::assert_snapshot!(error.to_string(), @r#"plan field `namespace`: expected the namespace kubectl applies to, "staging", found "shop""#);
+    assert!(kubectl.invocations().is_empty());
+}
+
+/// The real kubectl, where one is installed: a context that does not exist is reported as an
+/// unreachable cluster in kubectl's own words. Skipped at run time without kubectl on PATH.
+#[tokio::test]
+async fn the_real_kubectl_with_an_unknown_context_applies_nothing() {
+    let options = ApplyOptions {
+        context: Some("apiwright-no-such-context".to_owned()),
+        timeout: Duration::from_secs(20),
+        ..ApplyOptions::new("shop")
+    };
+    let manifests = kubernetes::render(&plan()).unwrap();
+    match kubernetes::apply(&options, &manifests).await {
+        Err(KubernetesError::KubectlNotFound { .. }) => {
+            eprintln!("skipped: no kubectl on PATH");
+        }
+        Err(error @ KubernetesError::Unreachable { .. }) => {
+            let message = error.to_string();
+            assert!(
+                message.starts_with(
+                    "kubectl cannot reach the cluster (context apiwright-no-such-context): "
+                ),
+                "{message}"
+            );
+            // kubectl's own words name the context (`context "…" does not exist` in current releases).
+            let detail = message.split_once("): ").map_or("", |(_, detail)| detail);
+            assert!(detail.contains("apiwright-no-such-context"), "{message}");
+            assert!(message.ends_with("; nothing was applied"), "{message}");
+        }
+        other => panic!("expected an unreachable cluster, got {other:?}"),
+    }
+}
