@@ -18,8 +18,12 @@ pub mod control;
 pub mod deployment;
 mod config;
 mod error;
+<<<<<<< HEAD
 pub mod instance;
 pub mod monitor;
+=======
+pub mod kubernetes;
+>>>>>>> k8s
 mod proxy;
 pub mod rollout;
 pub mod smoke;

@@ -8,6 +8,7 @@ mod basics;
 mod forwarding;
 mod replace;
 mod routes;
+mod kubernetes;
 
 use std::net::SocketAddr;
 
