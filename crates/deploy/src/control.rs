@@ -53,7 +53,11 @@ struct Shared {
 /// Runs the supervisor of `state_dir/name` until asked to shut down (or SIGTERM/SIGINT),
 /// then stops the proxy and the instances. `proxy_listen` is used for the first deploy (the
 /// state remembers the port afterwards).
-pub async fn serve(state_dir: &Path, name: &str, proxy_listen: SocketAddr) -> Result<(), DeployError> {
+pub async fn serve(
+    state_dir: &Path,
+    name: &str,
+    proxy_listen: SocketAddr,
+) -> Result<(), DeployError> {
     let dir = DeploymentDir::open(state_dir, name)?;
     if let Some(existing) = dir.daemon()
         && Client::from_info(existing.clone()).status().await.is_ok()
@@ -150,7 +154,11 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 fn refused(error: &DeployError) -> Response {
-    (StatusCode::CONFLICT, Json(json!({"error": error.to_string()}))).into_response()
+    (
+        StatusCode::CONFLICT,
+        Json(json!({"error": error.to_string()})),
+    )
+        .into_response()
 }
 
 fn reply<T: Serialize>(result: Result<T, DeployError>) -> Response {
@@ -166,7 +174,9 @@ async fn status(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     }
     match shared.supervisor.try_lock() {
         Ok(mut supervisor) => reply(supervisor.status()),
-        Err(_) => Json(json!({"busy": "a deploy or monitoring window is in progress"})).into_response(),
+        Err(_) => {
+            Json(json!({"busy": "a deploy or monitoring window is in progress"})).into_response()
+        }
     }
 }
 
@@ -286,7 +296,11 @@ impl Client {
                 return Err(DeployError::Refused(format!(
                     "the deploy supervisor of {name} did not answer within {} s; see {}",
                     limit.as_secs(),
-                    state_dir.join(name).join("logs").join("supervisor.log").display()
+                    state_dir
+                        .join(name)
+                        .join("logs")
+                        .join("supervisor.log")
+                        .display()
                 )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -298,7 +312,12 @@ impl Client {
         &self.info
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, DeployError> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, DeployError> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.info.control_url))
@@ -306,15 +325,15 @@ impl Client {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| DeployError::Refused(format!("the deploy supervisor did not answer: {error}")))?;
+        let response = request.send().await.map_err(|error| {
+            DeployError::Refused(format!("the deploy supervisor did not answer: {error}"))
+        })?;
         let status = response.status();
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|error| DeployError::Refused(format!("the deploy supervisor answered {status} without JSON: {error}")))?;
+        let value: Value = response.json().await.map_err(|error| {
+            DeployError::Refused(format!(
+                "the deploy supervisor answered {status} without JSON: {error}"
+            ))
+        })?;
         if status.is_success() {
             Ok(value)
         } else {
@@ -329,8 +348,10 @@ impl Client {
     }
 
     pub async fn deploy(&self, request: &DeployRequest) -> Result<Value, DeployError> {
-        let body = serde_json::to_value(request).map_err(|error| DeployError::Refused(error.to_string()))?;
-        self.call(reqwest::Method::POST, "/v1/deploy", Some(body)).await
+        let body = serde_json::to_value(request)
+            .map_err(|error| DeployError::Refused(error.to_string()))?;
+        self.call(reqwest::Method::POST, "/v1/deploy", Some(body))
+            .await
     }
 
     pub async fn rollback(&self) -> Result<Value, DeployError> {
@@ -342,8 +363,10 @@ impl Client {
     }
 
     pub async fn monitor(&self, request: &MonitorRequest) -> Result<Value, DeployError> {
-        let body = serde_json::to_value(request).map_err(|error| DeployError::Refused(error.to_string()))?;
-        self.call(reqwest::Method::POST, "/v1/monitor", Some(body)).await
+        let body = serde_json::to_value(request)
+            .map_err(|error| DeployError::Refused(error.to_string()))?;
+        self.call(reqwest::Method::POST, "/v1/monitor", Some(body))
+            .await
     }
 
     pub async fn shutdown(&self) -> Result<Value, DeployError> {

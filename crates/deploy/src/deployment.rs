@@ -298,7 +298,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for name in ["", "..", "a/b", ".hidden", "a b"] {
             assert!(
-                matches!(DeploymentDir::open(dir.path(), name), Err(DeployError::BadName(_))),
+                matches!(
+                    DeploymentDir::open(dir.path(), name),
+                    Err(DeployError::BadName(_))
+                ),
                 "{name:?}"
             );
         }
@@ -309,12 +312,8 @@ mod tests {
     fn secrets_are_generated_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let deployment = DeploymentDir::open(dir.path(), "api").unwrap();
-        let first = deployment
-            .secrets(&["JWT_SECRET".into()])
-            .unwrap();
-        let again = deployment
-            .secrets(&["JWT_SECRET".into()])
-            .unwrap();
+        let first = deployment.secrets(&["JWT_SECRET".into()]).unwrap();
+        let again = deployment.secrets(&["JWT_SECRET".into()]).unwrap();
         assert_eq!(first, again, "blue and green must share the secret");
         assert_eq!(first.values["JWT_SECRET"].len(), 64);
         use std::os::unix::fs::PermissionsExt;
@@ -322,7 +321,11 @@ mod tests {
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(mode & 0o077, 0, "secrets.json must not be readable by others");
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "secrets.json must not be readable by others"
+        );
         assert!(!format!("{first:?}").contains(&first.values["JWT_SECRET"]));
     }
 
@@ -330,9 +333,11 @@ mod tests {
     fn a_broken_state_file_names_the_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let deployment = DeploymentDir::open(dir.path(), "api").unwrap();
-        std::fs::write(deployment.root().join("state.json"), "{\n  \"live\": 3,\n}")
-            .unwrap();
+        std::fs::write(deployment.root().join("state.json"), "{\n  \"live\": 3,\n}").unwrap();
         let error = deployment.state().map(|_| ()).unwrap_err().to_string();
-        assert!(error.contains("state.json") && error.contains("line 2"), "{error}");
+        assert!(
+            error.contains("state.json") && error.contains("line 2"),
+            "{error}"
+        );
     }
 }

@@ -14,24 +14,21 @@
 //! [`ProxyHandle::snapshot`] and [`ProxyHandle::endpoints`] and calls
 //! [`ProxyHandle::set_weights`] and [`ProxyHandle::replace_backend`].
 
+mod config;
 pub mod control;
 pub mod deployment;
-mod config;
 mod error;
-<<<<<<< HEAD
 pub mod instance;
-pub mod monitor;
-=======
 pub mod kubernetes;
->>>>>>> k8s
+pub mod monitor;
 mod proxy;
 pub mod rollout;
-pub mod smoke;
-pub mod steady;
 mod route;
-pub mod supervisor;
 mod schedule;
+pub mod smoke;
 mod stats;
+pub mod steady;
+pub mod supervisor;
 
 pub use config::Backend;
 pub use config::ProxyConfig;
@@ -48,6 +45,8 @@ pub use stats::BackendStats;
 pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 pub use stats::EndpointStats;

@@ -61,20 +61,21 @@ pub struct Alert {
 /// its critical threshold raises only the critical alert).
 pub fn evaluate(figures: &LiveFigures, thresholds: &AlertThresholds) -> Vec<Alert> {
     let mut alerts = Vec::new();
-    let mut above = |metric: &str, value: f64, warning: Option<f64>, critical: Option<f64>, unit: &str| {
-        let (level, threshold) = match (critical, warning) {
-            (Some(limit), _) if value > limit => ("critical", limit),
-            (_, Some(limit)) if value > limit => ("warning", limit),
-            _ => return,
+    let mut above =
+        |metric: &str, value: f64, warning: Option<f64>, critical: Option<f64>, unit: &str| {
+            let (level, threshold) = match (critical, warning) {
+                (Some(limit), _) if value > limit => ("critical", limit),
+                (_, Some(limit)) if value > limit => ("warning", limit),
+                _ => return,
+            };
+            alerts.push(Alert {
+                level: level.into(),
+                metric: metric.into(),
+                value,
+                threshold,
+                message: format!("{metric} {value:.2}{unit} is above {threshold}{unit}"),
+            });
         };
-        alerts.push(Alert {
-            level: level.into(),
-            metric: metric.into(),
-            value,
-            threshold,
-            message: format!("{metric} {value:.2}{unit} is above {threshold}{unit}"),
-        });
-    };
     if figures.requests > 0 {
         above(
             "p95_ms",

@@ -161,11 +161,7 @@ impl GreenWatch<'_> {
         }
         match self.http.get(&self.ready_url).send().await {
             Ok(response) if response.status().is_success() => None,
-            Ok(response) => Some(format!(
-                "{} answered {}",
-                self.ready_url,
-                response.status()
-            )),
+            Ok(response) => Some(format!("{} answered {}", self.ready_url, response.status())),
             Err(error) => Some(format!("{}: {error}", self.ready_url)),
         }
     }
@@ -173,7 +169,11 @@ impl GreenWatch<'_> {
 
 /// Runs the plan on `proxy` (slot 0 blue, slot 1 green). On a breach, blue gets all traffic
 /// before anything else happens.
-pub async fn drive(proxy: &ProxyHandle, plan: &CanaryPlan, green: &mut GreenWatch<'_>) -> RolloutReport {
+pub async fn drive(
+    proxy: &ProxyHandle,
+    plan: &CanaryPlan,
+    green: &mut GreenWatch<'_>,
+) -> RolloutReport {
     let started = Instant::now();
     let mut steps = Vec::new();
     for step in &plan.steps {
@@ -282,8 +282,18 @@ mod tests {
     #[test]
     fn one_failure_in_fifty_breaches_one_percent() {
         let breach = judge(&stats(50, 1, 3), &thresholds(None));
-        assert!(matches!(breach, Some(Breach::ErrorRate { failures: 1, requests: 50, .. })));
-        assert!(judge(&stats(200, 1, 3), &thresholds(None)).is_none(), "0.5% is within 1%");
+        assert!(matches!(
+            breach,
+            Some(Breach::ErrorRate {
+                failures: 1,
+                requests: 50,
+                ..
+            })
+        ));
+        assert!(
+            judge(&stats(200, 1, 3), &thresholds(None)).is_none(),
+            "0.5% is within 1%"
+        );
     }
 
     #[test]
@@ -291,7 +301,9 @@ mod tests {
         assert!(judge(&stats(3, 0, 900), &thresholds(Some(200.0))).is_none());
         let breach = judge(&stats(10, 0, 300), &thresholds(Some(200.0)));
         assert!(
-            breach.as_ref().is_some_and(|b| b.describe().contains("200 ms objective")),
+            breach
+                .as_ref()
+                .is_some_and(|b| b.describe().contains("200 ms objective")),
             "{breach:?}"
         );
         assert!(judge(&stats(10, 0, 300), &thresholds(None)).is_none());

@@ -74,8 +74,14 @@ pub async fn smoke(base_url: &str, ready: &str, api: &Api, admin: Option<Login>)
         }
     };
     let health = client.send(Request::new(http::Method::GET, ready)).await;
-    let healthy = health.status().is_some_and(|status| (200..300).contains(&status));
-    if !report("health", healthy, format!("GET {ready}: {}", health.summary())) {
+    let healthy = health
+        .status()
+        .is_some_and(|status| (200..300).contains(&status));
+    if !report(
+        "health",
+        healthy,
+        format!("GET {ready}: {}", health.summary()),
+    ) {
         return finish(checks, serde_json::Value::Null, Vec::new());
     }
     let options = AuthOptions {
@@ -132,7 +138,12 @@ pub async fn smoke(base_url: &str, ready: &str, api: &Api, admin: Option<Login>)
             .status()
             .is_some_and(|status| (200..300).contains(&status))
         {
-            replay_failures.push(format!("{} {}: {}", spec.method, spec.path, exchange.summary()));
+            replay_failures.push(format!(
+                "{} {}: {}",
+                spec.method,
+                spec.path,
+                exchange.summary()
+            ));
         }
     }
     report(

@@ -195,8 +195,8 @@ async fn send(
     slow: Option<Duration>,
     tally: &Mutex<Tally>,
 ) {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .unwrap_or(reqwest::Method::GET);
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut builder = http.request(method, url);
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
@@ -256,7 +256,10 @@ async fn send(
 
 fn record_failure(report: &mut SteadyReport, bad: BadResponse) {
     report.failed += 1;
-    *report.failed_by_backend.entry(bad.backend.clone()).or_default() += 1;
+    *report
+        .failed_by_backend
+        .entry(bad.backend.clone())
+        .or_default() += 1;
     report
         .first_failure
         .entry(bad.backend.clone())

@@ -366,7 +366,8 @@ impl Supervisor {
             }
         };
         report.green_url = Some(green.url.clone());
-        report.startup = serde_json::json!({ "ready": true, "url": green.url, "path": launch.ready });
+        report.startup =
+            serde_json::json!({ "ready": true, "url": green.url, "path": launch.ready });
         // 2. Smoke test green directly.
         let admin = manifest.admin_env.as_ref().map(|_| Login {
             email: secrets.admin_email.clone(),
@@ -378,8 +379,9 @@ impl Supervisor {
                 .first_failure()
                 .map(|check| format!("{}: {}", check.name, check.detail))
                 .unwrap_or_default();
-            report.summary =
-                format!("green ({release}) failed its smoke test, so it took no traffic: {failure}");
+            report.summary = format!(
+                "green ({release}) failed its smoke test, so it took no traffic: {failure}"
+            );
             report.smoke = Some(smoke);
             green.stop().await;
             report.seconds = started.elapsed().as_secs_f64();
@@ -424,7 +426,8 @@ impl Supervisor {
             }
             (None, _) => {
                 let url = green.url.clone();
-                self.start_proxy(listen, &url, &url, (0, 100), &release).await?;
+                self.start_proxy(listen, &url, &url, (0, 100), &release)
+                    .await?;
             }
         }
         let Some(proxy) = self.proxy.as_ref() else {
@@ -457,10 +460,7 @@ impl Supervisor {
             let mut first = plan.clone();
             first.steps = vec![rollout::CanaryStep {
                 percent: 100,
-                watch: plan
-                    .steps
-                    .first()
-                    .map_or(Duration::ZERO, |step| step.watch),
+                watch: plan.steps.first().map_or(Duration::ZERO, |step| step.watch),
             }];
             rollout::drive(proxy, &first, &mut watch).await
         };
@@ -663,7 +663,9 @@ impl Supervisor {
     ) -> Result<MonitorReport, DeployError> {
         let state = self.dir.state()?;
         let Some(live) = state.live.clone() else {
-            return Err(DeployError::Refused("nothing is deployed: no live release to monitor".into()));
+            return Err(DeployError::Refused(
+                "nothing is deployed: no live release to monitor".into(),
+            ));
         };
         let Some(proxy) = self.proxy.as_ref() else {
             return Err(DeployError::Refused("the proxy is not running".into()));
@@ -673,7 +675,9 @@ impl Supervisor {
             .instances
             .get(&live)
             .map(|instance| instance.url.clone())
-            .ok_or_else(|| DeployError::Refused(format!("the live release {live} is not running")))?;
+            .ok_or_else(|| {
+                DeployError::Refused(format!("the live release {live} is not running"))
+            })?;
         let manifest = self.dir.manifest(&live)?;
         let secrets = self.secrets(&manifest)?;
         let steady = if rps > 0.0 {
@@ -693,7 +697,10 @@ impl Supervisor {
                     "the synthetic journey through the proxy failed: {failure}"
                 )));
             }
-            Some(SteadyClient::start(&proxy_url, journey.requests, rps, None).map_err(DeployError::Refused)?)
+            Some(
+                SteadyClient::start(&proxy_url, journey.requests, rps, None)
+                    .map_err(DeployError::Refused)?,
+            )
         } else {
             None
         };
@@ -705,7 +712,10 @@ impl Supervisor {
             .map_err(|error| DeployError::Refused(error.to_string()))?;
         let mut pool_max: Option<f64> = None;
         while started.elapsed() < window {
-            tokio::time::sleep(Duration::from_secs(1).min(window.saturating_sub(started.elapsed()))).await;
+            tokio::time::sleep(
+                Duration::from_secs(1).min(window.saturating_sub(started.elapsed())),
+            )
+            .await;
             if let Ok(response) = http.get(format!("{live_url}/metrics")).send().await
                 && let Ok(text) = response.text().await
                 && let Some(usage) = monitor::pool_usage_percent(&text)
@@ -720,7 +730,11 @@ impl Supervisor {
             Some(steady) => Some(steady.stop().await),
             None => None,
         };
-        let live_slot = if proxy.weights().1 > 0 { "green" } else { "blue" };
+        let live_slot = if proxy.weights().1 > 0 {
+            "green"
+        } else {
+            "blue"
+        };
         let figures = backends
             .iter()
             .find(|stats| stats.name == live_slot)
@@ -804,7 +818,11 @@ fn figures_of(
             0.0
         },
         error_rate_percent: error_rate,
-        availability_percent: if requests == 0 { 0.0 } else { 100.0 - error_rate },
+        availability_percent: if requests == 0 {
+            0.0
+        } else {
+            100.0 - error_rate
+        },
         db_pool_max_usage_percent: pool,
     }
 }

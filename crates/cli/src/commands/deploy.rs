@@ -101,7 +101,9 @@ fn print_status(status: &Value) {
     println!("deployment  {}", status["name"].as_str().unwrap_or("?"));
     println!(
         "proxy       {}",
-        status["proxy_url"].as_str().unwrap_or("(not running: nothing deployed)")
+        status["proxy_url"]
+            .as_str()
+            .unwrap_or("(not running: nothing deployed)")
     );
     if let Some(weights) = status["weights"].as_array() {
         println!(

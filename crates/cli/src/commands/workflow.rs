@@ -296,7 +296,8 @@ pub fn render_show(workflow: &Workflow) -> String {
                     check.environment,
                     service_label(&check.service),
                     match check.environment {
-                        apiwright_workflow::Environment::Staging => ", health and user-journey smoke tests".to_string(),
+                        apiwright_workflow::Environment::Staging =>
+                            ", health and user-journey smoke tests".to_string(),
                         apiwright_workflow::Environment::Production => format!(
                             ", blue/green canary {} with automatic rollback",
                             check

@@ -6,9 +6,9 @@
 
 mod basics;
 mod forwarding;
+mod kubernetes;
 mod replace;
 mod routes;
-mod kubernetes;
 
 use std::net::SocketAddr;
 

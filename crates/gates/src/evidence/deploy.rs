@@ -43,7 +43,11 @@ fn failed(summary: impl Into<String>, evidence: Value) -> Verdict {
 }
 
 /// Parses a numeric field given as a template.
-fn number(text: &str, field: &str, context: &GateContext<'_>) -> Result<Result<f64, String>, GateError> {
+fn number(
+    text: &str,
+    field: &str,
+    context: &GateContext<'_>,
+) -> Result<Result<f64, String>, GateError> {
     let rendered = template::render(text, context.vars)?;
     Ok(rendered
         .trim()
@@ -83,7 +87,8 @@ fn supervisor_exe() -> Result<PathBuf, String> {
     if let Some(exe) = std::env::var_os("APIWRIGHT_EXE") {
         return Ok(PathBuf::from(exe));
     }
-    let exe = std::env::current_exe().map_err(|error| format!("cannot find this executable: {error}"))?;
+    let exe =
+        std::env::current_exe().map_err(|error| format!("cannot find this executable: {error}"))?;
     if exe.file_stem().is_some_and(|stem| stem == "apiwright") {
         Ok(exe)
     } else {
@@ -121,7 +126,10 @@ pub(crate) fn spawn_supervisor(state_dir: &Path, name: &str) -> std::io::Result<
         .map(|_| ())
 }
 
-pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> Result<Verdict, GateError> {
+pub(crate) async fn evaluate(
+    check: &DeployCheck,
+    context: &GateContext<'_>,
+) -> Result<Verdict, GateError> {
     if check.target == DeployTarget::Kubernetes {
         return crate::evidence::kubernetes::evaluate(check, context).await;
     }
@@ -139,7 +147,10 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
         let execution = shell::run(&build, context, &env, limit, &mut |_| {}).await;
         if execution.exit_code != Some(0) {
             return Ok(failed(
-                format!("NO-GO: the release did not build: `{build}` exited {:?}", execution.exit_code),
+                format!(
+                    "NO-GO: the release did not build: `{build}` exited {:?}",
+                    execution.exit_code
+                ),
                 json!({"decision": "NO-GO", "build": build, "exit_code": execution.exit_code,
                     "timed_out": execution.timed_out, "output_tail": execution.tail}),
             ));
@@ -147,34 +158,61 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
     }
     // 2. Package it: into a kept release directory (production) or a scratch one (staging).
     let (state_dir, name) = location(check.state_dir.as_ref(), check.name.as_ref(), context)?;
-    let scratch = match tempfile::Builder::new().prefix("apiwright-staging-").tempdir() {
+    let scratch = match tempfile::Builder::new()
+        .prefix("apiwright-staging-")
+        .tempdir()
+    {
         Ok(dir) => dir,
-        Err(error) => return Ok(failed(format!("cannot create a staging directory: {error}"), Value::Null)),
+        Err(error) => {
+            return Ok(failed(
+                format!("cannot create a staging directory: {error}"),
+                Value::Null,
+            ));
+        }
     };
     let deployment = match check.environment {
         Environment::Production => match DeploymentDir::open(&state_dir, &name) {
             Ok(dir) => Some(dir),
-            Err(error) => return Ok(failed(format!("cannot open the deployment: {error}"), Value::Null)),
+            Err(error) => {
+                return Ok(failed(
+                    format!("cannot open the deployment: {error}"),
+                    Value::Null,
+                ));
+            }
         },
         Environment::Staging => None,
     };
     let (release_id, release_dir) = match &deployment {
         Some(dir) => match dir.new_release() {
             Ok(release) => release,
-            Err(error) => return Ok(failed(format!("cannot create a release: {error}"), Value::Null)),
+            Err(error) => {
+                return Ok(failed(
+                    format!("cannot create a release: {error}"),
+                    Value::Null,
+                ));
+            }
         },
         None => ("staging".to_string(), scratch.path().join("release")),
     };
     if let Err(error) = std::fs::create_dir_all(&release_dir) {
-        return Ok(failed(format!("cannot create {}: {error}", release_dir.display()), Value::Null));
+        return Ok(failed(
+            format!("cannot create {}: {error}", release_dir.display()),
+            Value::Null,
+        ));
     }
     let package = template::render(&check.release.package, context.vars)?;
     let mut package_env = env.clone();
-    package_env.push(("APIWRIGHT_RELEASE".into(), release_dir.display().to_string()));
+    package_env.push((
+        "APIWRIGHT_RELEASE".into(),
+        release_dir.display().to_string(),
+    ));
     let execution = shell::run(&package, context, &package_env, DEFAULT_BUILD, &mut |_| {}).await;
     if execution.exit_code != Some(0) {
         return Ok(failed(
-            format!("NO-GO: packaging the release failed: `{package}` exited {:?}", execution.exit_code),
+            format!(
+                "NO-GO: packaging the release failed: `{package}` exited {:?}",
+                execution.exit_code
+            ),
             json!({"decision": "NO-GO", "package": package, "output_tail": execution.tail}),
         ));
     }
@@ -187,13 +225,19 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
         Ok(value) => value,
         Err(error) => {
             return Ok(failed(
-                format!("cannot read the OpenAPI document {}: {error}", document.display()),
+                format!(
+                    "cannot read the OpenAPI document {}: {error}",
+                    document.display()
+                ),
                 Value::Null,
             ));
         }
     };
     if let Err(error) = std::fs::write(release_dir.join(DOCUMENT_IN_RELEASE), api.to_string()) {
-        return Ok(failed(format!("cannot copy the OpenAPI document into the release: {error}"), Value::Null));
+        return Ok(failed(
+            format!("cannot copy the OpenAPI document into the release: {error}"),
+            Value::Null,
+        ));
     }
     let files = release_files(&release_dir);
     let Some(run) = &check.service.run else {
@@ -204,7 +248,11 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
         id: release_id.clone(),
         created_unix_ms: unix_ms(),
         run,
-        port_env: check.service.port_env.clone().unwrap_or_else(|| "PORT".into()),
+        port_env: check
+            .service
+            .port_env
+            .clone()
+            .unwrap_or_else(|| "PORT".into()),
         env: env.into_iter().collect(),
         secret_env: check.release.secret_env.clone(),
         database_env: check.release.database_env.clone(),
@@ -213,19 +261,43 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
             .admin
             .as_ref()
             .map(|admin| (admin.email_env.clone(), admin.password_env.clone())),
-        ready: check.service.ready.clone().unwrap_or_else(|| "/health".into()),
+        ready: check
+            .service
+            .ready
+            .clone()
+            .unwrap_or_else(|| "/health".into()),
         startup_secs: check.service.startup_timeout_secs.unwrap_or(120),
         openapi: DOCUMENT_IN_RELEASE.into(),
         source: context.workspace.display().to_string(),
     };
     let release_evidence = json!({"id": release_id, "dir": release_dir, "files": files});
     match (check.environment, deployment) {
-        (Environment::Staging, _) => staging(&manifest, &release_dir, scratch.path(), api, release_evidence).await,
+        (Environment::Staging, _) => {
+            staging(
+                &manifest,
+                &release_dir,
+                scratch.path(),
+                api,
+                release_evidence,
+            )
+            .await
+        }
         (Environment::Production, Some(deployment)) => {
             if let Err(error) = deployment.write_manifest(&manifest) {
-                return Ok(failed(format!("cannot write the release manifest: {error}"), Value::Null));
+                return Ok(failed(
+                    format!("cannot write the release manifest: {error}"),
+                    Value::Null,
+                ));
             }
-            production(check, context, &state_dir, &name, &manifest, release_evidence).await
+            production(
+                check,
+                context,
+                &state_dir,
+                &name,
+                &manifest,
+                release_evidence,
+            )
+            .await
         }
         (Environment::Production, None) => Ok(failed("no deployment directory", Value::Null)),
     }
@@ -234,7 +306,9 @@ pub(crate) async fn evaluate(check: &DeployCheck, context: &GateContext<'_>) -> 
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn release_files(dir: &Path) -> Vec<Value> {
@@ -262,25 +336,39 @@ async fn staging(
 ) -> Result<Verdict, GateError> {
     let api = match Api::from_document(document) {
         Ok(api) => api,
-        Err(error) => return Ok(failed(format!("the OpenAPI document is not usable: {error}"), Value::Null)),
+        Err(error) => {
+            return Ok(failed(
+                format!("the OpenAPI document is not usable: {error}"),
+                Value::Null,
+            ));
+        }
     };
     let mut env: Vec<(String, String)> = manifest.env.clone().into_iter().collect();
     for name in &manifest.secret_env {
         env.push((name.clone(), apiwright_deploy::deployment::random_secret()));
     }
     if let Some(variable) = &manifest.database_env {
-        env.push((variable.clone(), scratch.join("staging.db").display().to_string()));
+        env.push((
+            variable.clone(),
+            scratch.join("staging.db").display().to_string(),
+        ));
     }
     env.push(("APIWRIGHT_DATA".into(), scratch.display().to_string()));
-    let admin = manifest.admin_env.as_ref().map(|(email_env, password_env)| {
-        let login = Login {
-            email: format!("admin-{}@apiwright.staging", apiwright_deploy::deployment::random_secret()[..12].to_string()),
-            password: format!("Aw-{}", apiwright_deploy::deployment::random_secret()),
-        };
-        env.push((email_env.clone(), login.email.clone()));
-        env.push((password_env.clone(), login.password.clone()));
-        login
-    });
+    let admin = manifest
+        .admin_env
+        .as_ref()
+        .map(|(email_env, password_env)| {
+            let login = Login {
+                email: format!(
+                    "admin-{}@apiwright.staging",
+                    apiwright_deploy::deployment::random_secret()[..12].to_string()
+                ),
+                password: format!("Aw-{}", apiwright_deploy::deployment::random_secret()),
+            };
+            env.push((email_env.clone(), login.email.clone()));
+            env.push((password_env.clone(), login.password.clone()));
+            login
+        });
     let launch = Launch {
         run: manifest.run.clone(),
         port_env: manifest.port_env.clone(),
@@ -288,15 +376,16 @@ async fn staging(
         ready: manifest.ready.clone(),
         startup: Duration::from_secs(manifest.startup_secs.max(1)),
     };
-    let mut instance = match Instance::start(release_dir, &launch, &scratch.join("staging.log")).await {
-        Ok(instance) => instance,
-        Err(not_ready) => {
-            return Ok(failed(
-                format!("NO-GO: staging did not start: {}", not_ready.reason),
-                json!({"decision": "NO-GO", "release": release, "startup": not_ready}),
-            ));
-        }
-    };
+    let mut instance =
+        match Instance::start(release_dir, &launch, &scratch.join("staging.log")).await {
+            Ok(instance) => instance,
+            Err(not_ready) => {
+                return Ok(failed(
+                    format!("NO-GO: staging did not start: {}", not_ready.reason),
+                    json!({"decision": "NO-GO", "release": release, "startup": not_ready}),
+                ));
+            }
+        };
     let report = apiwright_deploy::smoke::smoke(&instance.url, &launch.ready, &api, admin).await;
     let log_tail = instance.log_tail();
     instance.stop().await;
@@ -320,7 +409,10 @@ async fn staging(
             .first_failure()
             .map(|check| format!("{}: {}", check.name, check.detail))
             .unwrap_or_default();
-        failed(format!("NO-GO: staging smoke test failed: {failure}"), evidence)
+        failed(
+            format!("NO-GO: staging smoke test failed: {failure}"),
+            evidence,
+        )
     })
 }
 
@@ -336,12 +428,19 @@ async fn production(
     let rollout = &check.rollout;
     let mut steps = Vec::new();
     for (index, step) in rollout.steps.iter().enumerate() {
-        match number(&step.watch_secs, &format!("rollout.steps[{index}].watch_secs"), context)? {
+        match number(
+            &step.watch_secs,
+            &format!("rollout.steps[{index}].watch_secs"),
+            context,
+        )? {
             Ok(watch) => steps.push((step.percent, watch)),
             Err(reason) => return Ok(failed(reason, Value::Null)),
         }
     }
-    let read = |value: &Option<String>, field: &str, default: f64| -> Result<Result<f64, String>, GateError> {
+    let read = |value: &Option<String>,
+                field: &str,
+                default: f64|
+     -> Result<Result<f64, String>, GateError> {
         match value {
             Some(text) => number(text, field, context),
             None => Ok(Ok(default)),
@@ -351,7 +450,11 @@ async fn production(
         Ok(value) => value,
         Err(reason) => return Ok(failed(reason, Value::Null)),
     };
-    let max_error = match read(&rollout.max_error_rate_percent, "rollout.max_error_rate_percent", 1.0)? {
+    let max_error = match read(
+        &rollout.max_error_rate_percent,
+        "rollout.max_error_rate_percent",
+        1.0,
+    )? {
         Ok(value) => value,
         Err(reason) => return Ok(failed(reason, Value::Null)),
     };
@@ -361,7 +464,12 @@ async fn production(
     };
     let rps = match read(&rollout.traffic_rps, "rollout.traffic_rps", 8.0)? {
         Ok(value) if value > 0.0 => value,
-        Ok(_) => return Ok(failed("expected a positive `rollout.traffic_rps`: zero downtime cannot be shown without traffic", Value::Null)),
+        Ok(_) => {
+            return Ok(failed(
+                "expected a positive `rollout.traffic_rps`: zero downtime cannot be shown without traffic",
+                Value::Null,
+            ));
+        }
         Err(reason) => return Ok(failed(reason, Value::Null)),
     };
     let mut p95_ms = match &rollout.p95_ms {
@@ -400,11 +508,21 @@ async fn production(
     .await
     {
         Ok(client) => client,
-        Err(error) => return Ok(failed(format!("NO-GO: cannot reach the deploy supervisor: {error}"), Value::Null)),
+        Err(error) => {
+            return Ok(failed(
+                format!("NO-GO: cannot reach the deploy supervisor: {error}"),
+                Value::Null,
+            ));
+        }
     };
     let report = match client.deploy(&request).await {
         Ok(report) => report,
-        Err(error) => return Ok(failed(format!("NO-GO: the deploy was refused: {error}"), json!({"release": release}))),
+        Err(error) => {
+            return Ok(failed(
+                format!("NO-GO: the deploy was refused: {error}"),
+                json!({"release": release}),
+            ));
+        }
     };
     let outcome = report["outcome"].as_str().unwrap_or("unknown").to_string();
     let failed_requests = report["steady"]["failed"].as_u64().unwrap_or(0);
@@ -425,7 +543,9 @@ async fn production(
         (GateOutcome::Passed, summary, evidence)
     } else if outcome == "promoted" {
         failed(
-            format!("NO-GO: green went live but the steady client saw {failed_requests} failed requests during the shift (downtime): {summary}"),
+            format!(
+                "NO-GO: green went live but the steady client saw {failed_requests} failed requests during the shift (downtime): {summary}"
+            ),
             evidence,
         )
     } else {
@@ -433,13 +553,24 @@ async fn production(
     })
 }
 
-pub(crate) async fn monitor(check: &MonitorCheck, context: &GateContext<'_>) -> Result<Verdict, GateError> {
+pub(crate) async fn monitor(
+    check: &MonitorCheck,
+    context: &GateContext<'_>,
+) -> Result<Verdict, GateError> {
     let (state_dir, name) = location(check.state_dir.as_ref(), check.name.as_ref(), context)?;
-    let window = match number(check.window_secs.as_deref().unwrap_or("300"), "window_secs", context)? {
+    let window = match number(
+        check.window_secs.as_deref().unwrap_or("300"),
+        "window_secs",
+        context,
+    )? {
         Ok(value) => value,
         Err(reason) => return Ok(failed(reason, Value::Null)),
     };
-    let rps = match number(check.traffic_rps.as_deref().unwrap_or("8"), "traffic_rps", context)? {
+    let rps = match number(
+        check.traffic_rps.as_deref().unwrap_or("8"),
+        "traffic_rps",
+        context,
+    )? {
         Ok(value) => value,
         Err(reason) => return Ok(failed(reason, Value::Null)),
     };
@@ -448,10 +579,22 @@ pub(crate) async fn monitor(check: &MonitorCheck, context: &GateContext<'_>) -> 
     for (text, field) in [
         (&t.p95_warning_ms, "thresholds.p95_warning_ms"),
         (&t.p95_critical_ms, "thresholds.p95_critical_ms"),
-        (&t.error_rate_warning_percent, "thresholds.error_rate_warning_percent"),
-        (&t.error_rate_critical_percent, "thresholds.error_rate_critical_percent"),
-        (&t.availability_critical_percent, "thresholds.availability_critical_percent"),
-        (&t.db_pool_warning_percent, "thresholds.db_pool_warning_percent"),
+        (
+            &t.error_rate_warning_percent,
+            "thresholds.error_rate_warning_percent",
+        ),
+        (
+            &t.error_rate_critical_percent,
+            "thresholds.error_rate_critical_percent",
+        ),
+        (
+            &t.availability_critical_percent,
+            "thresholds.availability_critical_percent",
+        ),
+        (
+            &t.db_pool_warning_percent,
+            "thresholds.db_pool_warning_percent",
+        ),
     ] {
         match number(text, field, context)? {
             Ok(value) => values.push(value),
@@ -470,14 +613,26 @@ pub(crate) async fn monitor(check: &MonitorCheck, context: &GateContext<'_>) -> 
         Ok(Some(client)) => client,
         Ok(None) => {
             return Ok(failed(
-                format!("nothing to monitor: no deploy supervisor runs for `{name}` in {} (deploy first)", state_dir.display()),
+                format!(
+                    "nothing to monitor: no deploy supervisor runs for `{name}` in {} (deploy first)",
+                    state_dir.display()
+                ),
                 Value::Null,
             ));
         }
-        Err(error) => return Ok(failed(format!("cannot open the deployment: {error}"), Value::Null)),
+        Err(error) => {
+            return Ok(failed(
+                format!("cannot open the deployment: {error}"),
+                Value::Null,
+            ));
+        }
     };
     let report = match client
-        .monitor(&MonitorRequest { window_secs: window, rps, thresholds })
+        .monitor(&MonitorRequest {
+            window_secs: window,
+            rps,
+            thresholds,
+        })
         .await
     {
         Ok(report) => report,
@@ -488,7 +643,10 @@ pub(crate) async fn monitor(check: &MonitorCheck, context: &GateContext<'_>) -> 
         Some("critical") => AlertLevel::Critical,
         _ => AlertLevel::Warning,
     };
-    let blocking: Vec<&Value> = alerts.iter().filter(|alert| level_of(alert) >= check.fail_on).collect();
+    let blocking: Vec<&Value> = alerts
+        .iter()
+        .filter(|alert| level_of(alert) >= check.fail_on)
+        .collect();
     let figures = &report["figures"];
     let evidence = json!({
         "p50_ms": figures["p50_ms"], "p95_ms": figures["p95_ms"], "p99_ms": figures["p99_ms"],

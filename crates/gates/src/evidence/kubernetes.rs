@@ -8,6 +8,13 @@ use crate::GateContext;
 use crate::GateError;
 use crate::GateOutcome;
 
-pub(crate) async fn evaluate(_check: &DeployCheck, _context: &GateContext<'_>) -> Result<Verdict, GateError> {
-    Ok((GateOutcome::Failed, "kubernetes target: pending".into(), Value::Null))
+pub(crate) async fn evaluate(
+    _check: &DeployCheck,
+    _context: &GateContext<'_>,
+) -> Result<Verdict, GateError> {
+    Ok((
+        GateOutcome::Failed,
+        "kubernetes target: pending".into(),
+        Value::Null,
+    ))
 }

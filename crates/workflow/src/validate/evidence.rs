@@ -13,13 +13,28 @@ use crate::span_index::Path;
 pub(super) fn templates<'a>(gate: &'a Gate, at: &Path) -> Vec<(Path, &'a String)> {
     let mut templates = Vec::new();
     if let Some(check) = &gate.contract {
-        service_templates(&mut templates, &check.service, &check.openapi, at.key("contract"));
+        service_templates(
+            &mut templates,
+            &check.service,
+            &check.openapi,
+            at.key("contract"),
+        );
     }
     if let Some(check) = &gate.security {
-        service_templates(&mut templates, &check.service, &check.openapi, at.key("security"));
+        service_templates(
+            &mut templates,
+            &check.service,
+            &check.openapi,
+            at.key("security"),
+        );
     }
     if let Some(check) = &gate.load {
-        service_templates(&mut templates, &check.service, &check.openapi, at.key("load"));
+        service_templates(
+            &mut templates,
+            &check.service,
+            &check.openapi,
+            at.key("load"),
+        );
         let slas = at.key("load").key("slas");
         let targets = &check.slas;
         for (name, value) in [
@@ -47,11 +62,17 @@ pub(super) fn templates<'a>(gate: &'a Gate, at: &Path) -> Vec<(Path, &'a String)
         }
         let rollout = at.key("rollout");
         for (index, step) in check.rollout.steps.iter().enumerate() {
-            templates.push((rollout.key("steps").index(index).key("watch_secs"), &step.watch_secs));
+            templates.push((
+                rollout.key("steps").index(index).key("watch_secs"),
+                &step.watch_secs,
+            ));
         }
         for (name, value) in [
             ("interval_secs", &check.rollout.interval_secs),
-            ("max_error_rate_percent", &check.rollout.max_error_rate_percent),
+            (
+                "max_error_rate_percent",
+                &check.rollout.max_error_rate_percent,
+            ),
             ("p95_ms", &check.rollout.p95_ms),
             ("keep_blue_secs", &check.rollout.keep_blue_secs),
             ("traffic_rps", &check.rollout.traffic_rps),
@@ -82,8 +103,14 @@ pub(super) fn templates<'a>(gate: &'a Gate, at: &Path) -> Vec<(Path, &'a String)
             ("p95_warning_ms", &t.p95_warning_ms),
             ("p95_critical_ms", &t.p95_critical_ms),
             ("error_rate_warning_percent", &t.error_rate_warning_percent),
-            ("error_rate_critical_percent", &t.error_rate_critical_percent),
-            ("availability_critical_percent", &t.availability_critical_percent),
+            (
+                "error_rate_critical_percent",
+                &t.error_rate_critical_percent,
+            ),
+            (
+                "availability_critical_percent",
+                &t.availability_critical_percent,
+            ),
             ("db_pool_warning_percent", &t.db_pool_warning_percent),
         ] {
             templates.push((thresholds.key(name), value));
@@ -240,7 +267,12 @@ fn deploy_issues(deploy: &DeployCheck, at: &Path, report: &mut impl FnMut(Path, 
             "expected `run` (apiwright starts every release itself), found `url`".into(),
         );
     }
-    if deploy.service.run.as_deref().is_none_or(|run| run.trim().is_empty()) {
+    if deploy
+        .service
+        .run
+        .as_deref()
+        .is_none_or(|run| run.trim().is_empty())
+    {
         report(
             service.key("run"),
             "expected a command that starts the release from its directory, found none".into(),
@@ -255,7 +287,10 @@ fn deploy_issues(deploy: &DeployCheck, at: &Path, report: &mut impl FnMut(Path, 
     let steps = &deploy.rollout.steps;
     let steps_at = at.key("rollout").key("steps");
     if steps.is_empty() {
-        report(steps_at.clone(), "expected at least one canary step, found none".into());
+        report(
+            steps_at.clone(),
+            "expected at least one canary step, found none".into(),
+        );
     }
     let mut previous = 0;
     for (index, step) in steps.iter().enumerate() {
@@ -275,7 +310,10 @@ fn deploy_issues(deploy: &DeployCheck, at: &Path, report: &mut impl FnMut(Path, 
     {
         report(
             steps_at.index(steps.len() - 1).key("percent"),
-            format!("expected the last step to send 100% to green, found {}", last.percent),
+            format!(
+                "expected the last step to send 100% to green, found {}",
+                last.percent
+            ),
         );
     }
 }
