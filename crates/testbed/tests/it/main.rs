@@ -7,6 +7,7 @@
 mod clean;
 mod cli;
 mod contract;
+mod deploy;
 mod document;
 mod flaws;
 mod gates;
