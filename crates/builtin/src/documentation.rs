@@ -194,33 +194,68 @@ pub(crate) fn specialist(step: &Step<'_>) -> Result<Work, AgentError> {
             json!({ "files": paths, "openapi": "openapi.json" }),
         );
     }
+    let deploy = step.read("/devops-engineer/production-deploy");
+    let live_url = deploy.as_ref().and_then(|deploy| {
+        (deploy["outcome"] == "passed")
+            .then(|| deploy["evidence"]["url"].as_str().map(str::to_string))
+            .flatten()
+    });
+    let metrics = step.read("/performance-monitor/metrics");
     if step.wants("published-docs") {
-        work.deliverables.insert(
-            step.write_name("published-docs"),
-            json!({ "status": "not_published", "reason": "no developer portal is configured; the documentation is in docs/api of the project" }),
-        );
-        work.summary = "Documentation not published: no portal configured".into();
+        let value = match &live_url {
+            Some(url) => json!({
+                "status": "published",
+                "url": url,
+                "health": format!("{url}/health"),
+                "metrics": format!("{url}/metrics"),
+                "docs": "docs/api (endpoint reference, authentication, errors, rate limits, getting started) and openapi.json in the project",
+                "release": deploy.as_ref().map(|deploy| deploy["evidence"]["version"].clone()),
+                "measured": metrics.as_ref().map(|metrics| metrics["evidence"].clone()),
+                "sla": {"p95_ms": step.spec.slas.p95_ms, "error_rate_percent": step.spec.slas.error_rate_percent},
+            }),
+            None => json!({
+                "status": "not_published",
+                "reason": "the production deployment did not pass: there is no live URL to publish",
+            }),
+        };
+        work.summary = match &live_url {
+            Some(url) => format!("Published the documentation for the live API at {url}"),
+            None => "Documentation not published: nothing is live".into(),
+        };
+        work.deliverables
+            .insert(step.write_name("published-docs"), value);
     }
+    let url = live_url.clone().unwrap_or_else(|| "(not deployed)".into());
+    let figures = metrics
+        .as_ref()
+        .map(|metrics| {
+            let evidence = &metrics["evidence"];
+            format!(
+                "Measured after the deploy: p95 {} ms, error rate {}%, availability {}% ({} requests).",
+                evidence["p95_ms"], evidence["error_rate_percent"], evidence["uptime_percent"], evidence["requests"]
+            )
+        })
+        .unwrap_or_else(|| "No monitoring figures were recorded.".into());
     let handoff = [
         (
             "onboarding-guide",
             "Developer onboarding",
-            "Clone, `cargo test`, `cargo run`; read docs/api/getting-started.md and RUNBOOK.md.",
+            format!("The API is live at {url} (behind apiwright's blue/green proxy).\n\n- Clone, `cargo test`, `cargo run`; read docs/api/getting-started.md, RUNBOOK.md and docs/RELEASE.md.\n- `apiwright deploy status` shows the live release, the kept blue and the proxy's weights.\n- Every change ships through the same gates: tests, coverage, contract, security, load, staging smoke tests, canary 10/50/100.\n"),
         ),
         (
             "support-training",
             "Support team training",
-            "Read docs/api/errors.md: every error is problem+json with a status and, for validation, the fields at fault.",
+            format!("Errors are problem+json with a status and, for validation, the fields at fault (docs/api/errors.md). Health: {url}/health. {figures}\n"),
         ),
         (
             "troubleshooting",
             "Common issues and troubleshooting",
-            "401: token expired — refresh it. 429: wait `Retry-After` seconds. 503 on /health: the database file is not writable.",
+            "- 401: the access token expired — refresh it. 429: wait `Retry-After` seconds. 503 on /health: the database file is not writable.\n- A release misbehaves after the shift: `apiwright deploy rollback` returns all traffic to blue at once (blue is kept running for the keep time; after that it is restarted from its kept release).\n- The proxy answers 502/504: the live release is down or too slow; see `apiwright deploy status` and the logs in .apiwright/deploy/NAME/logs.\n".to_string(),
         ),
         (
             "escalation-procedures",
             "Escalation procedures",
-            "Security findings and data risks stop the release and go to the team lead; see RUNBOOK.md for rollback.",
+            "- Critical alert (p95 > 1000 ms, error rate > 5%, availability < 99.9%): roll back first (`apiwright deploy rollback`), then page the on-call engineer.\n- Warning (p95 > 500 ms, error rate > 1%, database pool > 80%): open an incident ticket for the owning team within the day.\n- Security findings and data risks stop the release and go to the team lead; see RUNBOOK.md.\n".to_string(),
         ),
     ];
     for (name, title, body) in handoff {
@@ -228,11 +263,11 @@ pub(crate) fn specialist(step: &Step<'_>) -> Result<Work, AgentError> {
             let path = format!("docs/handoff/{name}.md");
             work.files.push(File {
                 path: path.clone(),
-                contents: format!("# {title}\n\n{body}\n"),
+                contents: format!("# {title}\n\n{body}"),
             });
             work.deliverables.insert(
                 step.write_name(name),
-                json!({ "file": path, "title": title }),
+                json!({ "file": path, "title": title, "live_url": live_url }),
             );
             work.summary = "Wrote the knowledge-transfer documents".into();
         }

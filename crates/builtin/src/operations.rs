@@ -20,7 +20,7 @@ pub(crate) fn ci_script(spec: &Spec) -> String {
     format!(
         r#"#!/bin/sh
 # Local CI for {name}: the checks the pipeline and apiwright's gates run.
-# Usage: sh ci.sh [build|typecheck|test|test-item NAME|lint|ci|db-check|openapi|release|serve]
+# Usage: sh ci.sh [build|typecheck|test|test-item NAME|lint|ci|db-check|openapi|release|serve|package DIR]
 set -eu
 cd "$(dirname "$0")"
 step="${{1:-ci}}"
@@ -37,6 +37,15 @@ case "$step" in
   # process's memory and stop it with a signal). Configured by the environment: PORT,
   # DATABASE_PATH, ADMIN_EMAIL/ADMIN_PASSWORD, RATE_LIMIT_PER_USER/RATE_LIMIT_PER_IP.
   serve) exec "${{CARGO_TARGET_DIR:-target}}/release/{name}" ;;
+  # A release apiwright keeps and deploys: the binary (as `service`), its OpenAPI document
+  # and migrations. The migrations are embedded in the binary and applied at start, before
+  # the release takes traffic; the SQL files are kept for the down migrations of a rollback.
+  package)
+    dir="${{2:?usage: ci.sh package DIR}}"
+    mkdir -p "$dir/migrations"
+    cp "${{CARGO_TARGET_DIR:-target}}/release/{name}" "$dir/service"
+    cp openapi.json "$dir/openapi.json"
+    cp migrations/*.sql "$dir/migrations/" ;;
   openapi)
     # The document parses as JSON (with python3; without it grep only looks for the field)
     # and declares OpenAPI 3.1. apiwright's `openapi` gate checks the rest: path parameters,
@@ -60,7 +69,10 @@ if not (isinstance(version, str) and version.startswith("3.1.")):
   contract|security|load)
     echo "ci.sh $step: run by apiwright's $step gate against 'ci.sh serve' (apiwright check $step --url URL --openapi openapi.json)" >&2
     exit 3 ;;
-  e2e|health|deploy|rollback)
+  deploy|rollback)
+    echo "ci.sh $step: run by apiwright's deploy gate (blue/green behind its proxy); roll back with 'apiwright deploy rollback'" >&2
+    exit 3 ;;
+  e2e|health)
     echo "ci.sh $step: not available in this version of apiwright (planned); nothing was checked" >&2
     exit 3 ;;
   *) echo "ci.sh: unknown step '$step'" >&2; exit 2 ;;
@@ -154,6 +166,16 @@ pub(crate) fn devops_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
             .insert(step.write_name("runbook"), json!({ "file": "RUNBOOK.md" }));
         work.summary = "Wrote the operations runbook".into();
     }
+    if step.wants("release-plan") {
+        let plan = release_plan(step);
+        work.files.push(File {
+            path: "docs/RELEASE.md".into(),
+            contents: release_plan_markdown(&plan),
+        });
+        work.deliverables
+            .insert(step.write_name("release-plan"), plan);
+        work.summary = "Wrote the release plan: staging smoke tests, blue-green canary 10/50/100 with automatic rollback, migrations and rollback procedure".into();
+    }
     for deploy in ["staging-deploy", "production-deploy"] {
         if step.wants(deploy) {
             let decision = step
@@ -178,6 +200,70 @@ pub(crate) fn devops_engineer(step: &Step<'_>) -> Result<Work, AgentError> {
         }
     }
     Ok(work)
+}
+
+/// The release plan the deploy gates carry out (apiwright's gates run it; this is the plan
+/// people read).
+fn release_plan(step: &Step<'_>) -> serde_json::Value {
+    let param = |name: &str, default: &str| {
+        step.request
+            .params
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let slas = &step.spec.slas;
+    json!({
+        "file": "docs/RELEASE.md",
+        "decision": step.read("/production-validator/go-no-go").and_then(|go| go.get("decision").cloned()),
+        "staging": {
+            "build": "sh ci.sh release", "package": "sh ci.sh package DIR",
+            "smoke_tests": ["GET /health answers 2xx", "sign up and sign in", "create, list, read and update records in every collection, each replayed"],
+            "database": "fresh",
+        },
+        "production": {
+            "strategy": "blue-green behind apiwright's proxy; blue is the last successfully deployed release",
+            "canary": [
+                {"percent": 10, "watch_secs": param("canary_watch_10_secs", "300")},
+                {"percent": 50, "watch_secs": param("canary_watch_50_secs", "600")},
+                {"percent": 100, "watch_secs": "0"},
+            ],
+            "rollback_when": {"error_rate_percent_above": 1, "p95_ms_above": slas.p95_ms, "green_down": true},
+            "keep_blue_secs": param("keep_blue_secs", "3600"),
+            "zero_downtime": "a steady client drives traffic through the proxy for the whole shift; any failed request fails the deploy",
+        },
+        "migrations": "applied by the service at start on the shared database, before green takes traffic; they must be backward compatible (expand only) so blue keeps working",
+        "rollback": [
+            "apiwright deploy rollback: blue gets all traffic at once, green is stopped",
+            "the schema stays: blue runs on the expanded schema; run migrations/*.down.sql only when no release that needs the new columns will run again, with the service stopped, after a backup",
+        ],
+    })
+}
+
+fn release_plan_markdown(plan: &serde_json::Value) -> String {
+    let production = &plan["production"];
+    let steps: Vec<String> = production["canary"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|step| {
+                    format!(
+                        "{}% (watch {} s)",
+                        step["percent"],
+                        step["watch_secs"].as_str().unwrap_or("0")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "# Release plan\n\n## Staging\nA release build (`sh ci.sh release`, packaged with `sh ci.sh package DIR`) on a fresh database. Smoke tests: the health check, then sign up, sign in, and create, list, read and update records in every collection (each replayed).\n\n## Production: blue-green\n- Blue is the last successfully deployed release; green is this one. Both run side by side behind apiwright's proxy on the same database.\n- Green is smoke tested, then traffic moves {steps}.\n- Traffic returns to blue at once when green's error rate exceeds 1%, its p95 exceeds {p95} ms, or green stops answering its health check.\n- A steady client drives traffic through the proxy for the whole shift: any failed request fails the deploy.\n- Blue keeps running {keep} s for instant rollback (`apiwright deploy promote` retires it sooner).\n\n## Migrations\n{migrations}.\n\n## Rollback\n- `apiwright deploy rollback`: blue gets all traffic at once, green is stopped.\n- The schema stays expanded: blue runs on it. Run `migrations/*.down.sql` only when no release needing the new schema will run again, with the service stopped and after a backup (`sqlite3 $DATABASE_PATH \".backup backup.db\"`).\n",
+        steps = steps.join(" → "),
+        p95 = production["rollback_when"]["p95_ms_above"],
+        keep = production["keep_blue_secs"].as_str().unwrap_or("3600"),
+        migrations = plan["migrations"].as_str().unwrap_or_default(),
+    )
 }
 
 fn not_run(step: &Step<'_>, name: &str, what: &str, extra: serde_json::Value) -> Work {
@@ -246,6 +332,34 @@ pub(crate) fn performance_analyst(step: &Step<'_>) -> Result<Work, AgentError> {
 }
 
 pub(crate) fn performance_monitor(step: &Step<'_>) -> Result<Work, AgentError> {
+    // Where the monitoring gate measures the live deployment, the role configures what it
+    // evaluates; the figures come from the gate.
+    if step.wants("alerts-config") {
+        let alerts = json!({
+            "dashboards": {
+                "application": ["p50_ms", "p95_ms", "p99_ms", "throughput_rps", "error_rate_percent (5xx and unanswered)", "client_errors (4xx)", "availability_percent"],
+                "per_endpoint": "method and route template: requests, p50/p95/p99, error rate",
+                "infrastructure": ["db_pool_connections_in_use / db_pool_connections_max from /metrics"],
+            },
+            "alerts": [
+                {"metric": "p95_ms", "warning_above": 500, "critical_above": 1000},
+                {"metric": "error_rate_percent", "warning_above": 1, "critical_above": 5},
+                {"metric": "availability_percent", "critical_below": 99.9},
+                {"metric": "db_pool_usage_percent", "warning_above": 80},
+            ],
+            "source": "apiwright's proxy (every request to the live release) and the service's /metrics",
+            "evaluated_by": "the monitoring gate, on live traffic after the shift",
+        });
+        let mut work = Work {
+            summary:
+                "Configured the dashboards and seed 000's alert thresholds for the monitoring gate"
+                    .into(),
+            ..Work::default()
+        };
+        work.deliverables
+            .insert(step.write_name("alerts-config"), alerts);
+        return Ok(work);
+    }
     Ok(not_run(
         step,
         "metrics",

@@ -322,6 +322,12 @@ fn every_read_is_satisfied_by_an_earlier_write_or_an_input() {
                 }
             }
             available.extend(phase_writes);
+            // A gate's `record` is written when the phase's gates run, after its steps.
+            for gate in &phase.gates {
+                if let Some(record) = &gate.record {
+                    available.push(record.clone());
+                }
+            }
             if let Mode::Tdd(TddMode {
                 items_from: Some(key),
                 ..
@@ -558,8 +564,21 @@ fn api_development_has_the_five_phases_of_seed_000() {
             "foundation",
             "tdd-implementation",
             "testing-documentation",
-            "deployment"
+            "release-decision",
+            "deployment",
+            "handoff"
         ]
+    );
+    let numbers: Vec<u32> = workflow
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, phase)| phase.number_at(index))
+        .collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3, 4, 5, 5, 5],
+        "seed 000's phase 5 is three sequential stages"
     );
     let modes: Vec<&Mode> = workflow.phases.iter().map(|phase| &phase.mode).collect();
     assert_eq!(modes[0], &Mode::Sequential);
@@ -586,7 +605,7 @@ fn api_development_has_the_five_phases_of_seed_000() {
             topology: Topology::Star
         })
     );
-    assert_eq!(modes[4], &Mode::Sequential);
+    assert!(modes[4..].iter().all(|mode| **mode == Mode::Sequential));
 }
 
 #[test]
@@ -804,8 +823,8 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
             then: Some(Exhausted::Escalate(EscalationKind::TechnicalDebt)),
         })
     );
-    let deployment = phase(&workflow, "deployment");
-    let readiness = gate(deployment, "readiness");
+    let decision_phase = phase(&workflow, "release-decision");
+    let readiness = gate(decision_phase, "readiness");
     assert_eq!(
         readiness.score,
         Some(ScoreCheck {
@@ -815,8 +834,7 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
             max: None,
         })
     );
-    assert_eq!(gate(deployment, "deploy").kind_name(), "planned");
-    let decision = gate(deployment, "go-decision")
+    let decision = gate(decision_phase, "go-decision")
         .score
         .as_ref()
         .expect("a score gate");
@@ -825,18 +843,72 @@ fn api_development_validation_loops_back_to_tdd_and_deployment_checks_readiness(
         (Some("blocker_count"), Some(0.0)),
         "NO-GO blocks the deployment"
     );
-    assert_eq!(deployment.on_fail, OnFail::Abort, "a NO-GO ends the run");
-    let writes: Vec<&str> = deployment
+    assert_eq!(
+        decision_phase.on_fail,
+        OnFail::Abort,
+        "a NO-GO ends the run before anything is deployed"
+    );
+    let deployment = phase(&workflow, "deployment");
+    let kinds: Vec<(&str, &str, Option<&str>)> = deployment
+        .gates
+        .iter()
+        .map(|gate| (gate.id.as_str(), gate.kind_name(), gate.record.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "staging",
+                "deploy",
+                Some("api-development/{api_id}/phase-5/devops-engineer/staging-deploy")
+            ),
+            (
+                "deploy",
+                "deploy",
+                Some("api-development/{api_id}/phase-5/devops-engineer/production-deploy")
+            ),
+            (
+                "monitoring",
+                "monitor",
+                Some("api-development/{api_id}/phase-5/performance-monitor/metrics")
+            ),
+        ]
+    );
+    let production = gate(deployment, "deploy")
+        .deploy
+        .as_ref()
+        .expect("deploy gate");
+    let steps: Vec<(u32, &str)> = production
+        .rollout
+        .steps
+        .iter()
+        .map(|step| (step.percent, step.watch_secs.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (10, "{canary_watch_10_secs}"),
+            (50, "{canary_watch_50_secs}"),
+            (100, "0")
+        ]
+    );
+    assert_eq!(workflow.parameters["canary_watch_10_secs"].default, "300");
+    assert_eq!(workflow.parameters["canary_watch_50_secs"].default, "600");
+    assert_eq!(
+        deployment.on_fail,
+        OnFail::Abort,
+        "a rolled-back release ends the run"
+    );
+    let handoff = phase(&workflow, "handoff");
+    let writes: Vec<&str> = handoff
         .steps
         .iter()
         .flat_map(|step| step.writes.iter().map(String::as_str))
         .collect();
     for deliverable in [
-        "go-no-go",
-        "staging-deploy",
-        "production-deploy",
-        "metrics",
         "published-docs",
+        "knowledge-transfer/onboarding-guide",
+        "knowledge-transfer/escalation-procedures",
     ] {
         assert!(writes.contains(&deliverable), "{deliverable}");
     }
