@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite::OptionalExtension;
 use rusqlite::Row;
+use rusqlite::TransactionBehavior;
 use rusqlite::params;
 use serde::Deserialize;
 use serde::Serialize;
@@ -42,6 +43,31 @@ CREATE TABLE IF NOT EXISTS notes (
 );
 CREATE INDEX IF NOT EXISTS notes_owner ON notes (owner_id, id);
 ";
+
+/// How long a statement waits for another connection's (or process's) lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `operation` again while SQLite answers `SQLITE_BUSY` without having waited (the
+/// journal-mode switch does not always call the busy handler), for up to [`BUSY_TIMEOUT`].
+fn retry_while_busy<T>(mut operation: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match operation() {
+            Err(rusqlite::Error::SqliteFailure(error, message))
+                if matches!(
+                    error.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(rusqlite::Error::SqliteFailure(error, message));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
 
 /// RFC 3339 UTC timestamp with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
@@ -199,18 +225,33 @@ pub(crate) struct Db {
 
 impl Db {
     /// Opens (and creates) the database: a file in WAL mode, or private memory.
+    ///
+    /// Several processes may open one file at once (blue and green of a deployment): each
+    /// waits up to [`BUSY_TIMEOUT`] for the others' locks, the switch to WAL is retried while
+    /// another process holds the file, and the schema is created in one immediate
+    /// transaction, so a process that starts beside another never fails with `database is
+    /// locked`.
     pub(crate) fn open(path: Option<&Path>) -> rusqlite::Result<Db> {
-        let connection = match path {
+        let mut connection = match path {
             Some(path) => {
                 let connection = Connection::open(path)?;
-                connection.busy_timeout(Duration::from_secs(5))?;
-                connection.pragma_update(None, "journal_mode", "WAL")?;
+                connection.busy_timeout(BUSY_TIMEOUT)?;
+                retry_while_busy(|| {
+                    connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                        row.get::<_, String>(0)
+                    })
+                })?;
                 connection.pragma_update(None, "synchronous", "NORMAL")?;
                 connection
             }
             None => Connection::open_in_memory()?,
         };
-        connection.execute_batch(SCHEMA)?;
+        retry_while_busy(|| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            transaction.execute_batch(SCHEMA)?;
+            transaction.commit()
+        })?;
         Ok(Db {
             connection: Mutex::new(connection),
         })

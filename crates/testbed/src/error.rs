@@ -175,6 +175,12 @@ impl ApiError {
         error
     }
 
+    /// The service is up but not fit to serve (the `unhealthy` flaw's health check).
+    #[track_caller]
+    pub(crate) fn service_unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
     /// An unexpected failure: the client learns only that it happened.
     #[track_caller]
     pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {

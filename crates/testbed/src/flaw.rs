@@ -27,11 +27,16 @@ pub enum Flaw {
     SlowEndpoint,
     /// Notes are served with `pinned` as a string and without `updated_at`.
     SchemaViolation,
+    /// `GET /health` answers 503 (a bad release that never becomes healthy); the rest works.
+    Unhealthy,
+    /// `GET /api/v1/notes/{id}` answers 500 every time it gets past auth and the id check
+    /// (a bad release with one broken endpoint); the rest works.
+    ServerError,
 }
 
 impl Flaw {
     /// Every flaw, in the order the README lists them.
-    pub const ALL: [Flaw; 9] = [
+    pub const ALL: [Flaw; 11] = [
         Flaw::Idor,
         Flaw::MissingAuth,
         Flaw::MassAssignment,
@@ -41,6 +46,8 @@ impl Flaw {
         Flaw::UndocumentedRoute,
         Flaw::SlowEndpoint,
         Flaw::SchemaViolation,
+        Flaw::Unhealthy,
+        Flaw::ServerError,
     ];
 
     /// The name used on the command line and in `TESTBED_FLAW`.
@@ -55,6 +62,8 @@ impl Flaw {
             Flaw::UndocumentedRoute => "undocumented-route",
             Flaw::SlowEndpoint => "slow-endpoint",
             Flaw::SchemaViolation => "schema-violation",
+            Flaw::Unhealthy => "unhealthy",
+            Flaw::ServerError => "server-error",
         }
     }
 }
@@ -108,7 +117,7 @@ mod tests {
             error.to_string(),
             "unknown flaw `nope`; valid flaws: idor, missing-auth, mass-assignment, \
              no-rate-limit, injectable-search, verbose-error, undocumented-route, \
-             slow-endpoint, schema-violation"
+             slow-endpoint, schema-violation, unhealthy, server-error"
         );
     }
 }

@@ -17,7 +17,8 @@ use clap::Parser;
 #[command(version)]
 struct Args {
     /// The one deliberate flaw to carry (idor, missing-auth, mass-assignment, no-rate-limit,
-    /// injectable-search, verbose-error, undocumented-route, slow-endpoint, schema-violation).
+    /// injectable-search, verbose-error, undocumented-route, slow-endpoint, schema-violation,
+    /// unhealthy, server-error).
     /// An empty value or `none` means the clean service.
     #[arg(long, env = "TESTBED_FLAW", value_parser = parse_flaw)]
     flaw: Option<Selected>,

@@ -279,6 +279,11 @@ pub(crate) async fn read(
     MaybeAuthUser(user): MaybeAuthUser,
     NoteId(id): NoteId,
 ) -> Result<impl IntoResponse, ApiError> {
+    if state.has(Flaw::ServerError) {
+        return Err(ApiError::internal(
+            "the server-error flaw: reading a note always fails",
+        ));
+    }
     let note = state
         .db
         .note(id)?

@@ -89,8 +89,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `{"status":"ok"}`, or a 503 problem with the `unhealthy` flaw.
+async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.has(Flaw::Unhealthy) {
+        return Err(ApiError::service_unavailable("the service is not healthy"));
+    }
+    Ok(Json(json!({ "status": "ok" })))
 }
 
 async fn openapi_document() -> impl IntoResponse {

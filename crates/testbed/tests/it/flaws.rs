@@ -282,3 +282,87 @@ fn schema_violation_serves_notes_that_break_the_document() {
     assert_eq!(list["items"][0]["pinned"], "no");
     assert!(list["items"][0].get("updated_at").is_none());
 }
+
+#[test]
+fn unhealthy_answers_503_on_health_and_serves_the_rest() {
+    let server = TestServer::start(Config::flawed(Flaw::Unhealthy));
+    for _ in 0..3 {
+        let health = server.get("/health", None);
+        assert_eq!(health.status, 503, "{}", health.text);
+        assert_eq!(
+            health.header("content-type"),
+            Some("application/problem+json")
+        );
+        let problem = health.json();
+        assert_eq!(problem["status"], 503);
+        assert_eq!(problem["title"], "Service Unavailable");
+    }
+    // Everything else works.
+    let token = server.sign_up("alice@example.com");
+    let note = server.create_note(&token, "still here");
+    let read = server.get(&format!("/api/v1/notes/{}", note["id"]), Some(&token));
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["title"], "still here");
+    assert_eq!(server.get("/api/v1/notes", Some(&token)).status, 200);
+    assert_eq!(server.get("/openapi.json", None).status, 200);
+    // The clean service is healthy.
+    let clean = TestServer::start(Config::clean());
+    let health = clean.get("/health", None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json(), json!({ "status": "ok" }));
+}
+
+#[test]
+fn server_error_answers_500_on_reading_a_note_and_serves_the_rest() {
+    let world = TwoUsers::start(Config::flawed(Flaw::ServerError));
+    let path = world.note_path();
+    for _ in 0..3 {
+        let read = world.server.get(&path, Some(&world.alice));
+        assert_eq!(read.status, 500, "{}", read.text);
+        assert_eq!(
+            read.header("content-type"),
+            Some("application/problem+json")
+        );
+        let problem = read.json();
+        assert_eq!(problem["status"], 500);
+        assert_eq!(
+            problem["detail"], "the server could not complete the request",
+            "no internals in the body"
+        );
+        assert!(problem.get("debug").is_none(), "{}", read.text);
+        assert!(!read.text.contains("flaw"), "{}", read.text);
+    }
+    // Whether or not the note exists; auth and the id check still come first.
+    assert_eq!(
+        world
+            .server
+            .get("/api/v1/notes/999999", Some(&world.alice))
+            .status,
+        500
+    );
+    assert_eq!(world.server.get(&path, None).status, 401);
+    assert_eq!(
+        world
+            .server
+            .get("/api/v1/notes/abc", Some(&world.alice))
+            .status,
+        400
+    );
+    // Everything else works.
+    assert_eq!(world.server.get("/health", None).status, 200);
+    let list = world.server.get("/api/v1/notes", Some(&world.alice));
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["items"][0]["title"], "alice's diary");
+    let changed = world
+        .server
+        .patch(&path, Some(&world.alice), json!({ "title": "renamed" }));
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json()["title"], "renamed");
+    assert_eq!(world.server.delete(&path, Some(&world.bob)).status, 404);
+    assert_eq!(world.server.delete(&path, Some(&world.alice)).status, 204);
+    // The clean service reads the note.
+    let clean = TwoUsers::start(Config::clean());
+    let read = clean.server.get(&clean.note_path(), Some(&clean.alice));
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["title"], "alice's diary");
+}
