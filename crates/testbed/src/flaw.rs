@@ -29,8 +29,9 @@ pub enum Flaw {
     SchemaViolation,
     /// `GET /health` answers 503 (a bad release that never becomes healthy); the rest works.
     Unhealthy,
-    /// `GET /api/v1/notes/{id}` answers 500 every time it gets past auth and the id check
-    /// (a bad release with one broken endpoint); the rest works.
+    /// `GET /api/v1/notes/{id}` answers 500 from its 11th request on, once past auth and the
+    /// id check: a bad release with one endpoint that breaks under traffic (a smoke test's
+    /// few reads pass); the rest works.
     ServerError,
 }
 

@@ -118,6 +118,8 @@ pub(crate) struct Shared {
     pub(crate) jwt_secret: Vec<u8>,
     pub(crate) tokens: auth::TokenKeys,
     pub(crate) limiter: limit::RateLimiter,
+    /// Reads of single notes so far (the server-error flaw starts failing after a few).
+    pub(crate) note_reads: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -148,6 +150,7 @@ pub fn router(config: Config) -> Result<axum::Router, TestbedError> {
         .unwrap_or_else(|| auth::random_hex(32))
         .into_bytes();
     let state = AppState(Arc::new(Shared {
+        note_reads: std::sync::atomic::AtomicU64::new(0),
         db,
         tokens: auth::TokenKeys::new(&jwt_secret),
         jwt_secret,

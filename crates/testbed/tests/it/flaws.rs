@@ -316,6 +316,11 @@ fn unhealthy_answers_503_on_health_and_serves_the_rest() {
 fn server_error_answers_500_on_reading_a_note_and_serves_the_rest() {
     let world = TwoUsers::start(Config::flawed(Flaw::ServerError));
     let path = world.note_path();
+    // The first reads pass (a smoke test does not see the fault), then every read fails.
+    for _ in 0..10 {
+        let read = world.server.get(&path, Some(&world.alice));
+        assert_eq!(read.status, 200, "{}", read.text);
+    }
     for _ in 0..3 {
         let read = world.server.get(&path, Some(&world.alice));
         assert_eq!(read.status, 500, "{}", read.text);
