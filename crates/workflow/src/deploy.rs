@@ -63,6 +63,9 @@ pub struct DeployCheck {
     /// Canary steps, thresholds and the steady client (production only).
     #[serde(default)]
     pub rollout: RolloutSpec,
+    /// Where and what to apply with `target: kubernetes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesSpec>,
     /// Time limit in seconds for the whole gate after the build (default 7200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
@@ -84,6 +87,39 @@ pub struct ReleaseSpec {
     /// green (e.g. `DATABASE_PATH`); staging gets a fresh one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_env: Option<String>,
+}
+
+/// The cluster side of `target: kubernetes`: images are built and pushed by the user
+/// (apiwright does not build container images); apiwright renders blue/green Deployments,
+/// Services and a weighted Gateway API HTTPRoute, checks them against the Kubernetes
+/// schemas, and applies them with `kubectl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesSpec {
+    /// Image repository, e.g. `registry.example.com/bookstore`; the tag is `version`.
+    pub image_repository: String,
+    /// The image tag of this release (a template), e.g. `{api_version}`.
+    pub version: String,
+    /// Namespace of the objects (default `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// kubectl context (default: kubectl's current context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// kubectl program (default `kubectl` on PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubectl: Option<String>,
+    /// The Gateway the HTTPRoute attaches to, as `NAME` or `NAMESPACE/NAME`.
+    pub gateway: String,
+    /// Container port (default 8080).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Replicas per track (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// A Secret whose keys become environment variables (e.g. `JWT_SECRET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
 }
 
 /// One canary step: the share of traffic green receives and how long it is watched.

@@ -46,8 +46,18 @@ impl Sandbox {
             .args(args)
             .env_remove("APIWRIGHT_DB")
             .env_remove("APIWRIGHT_SESSION_ID")
-            .env_remove("APIWRIGHT_LOG");
+            .env_remove("APIWRIGHT_LOG")
+            .env_remove("APIWRIGHT_DEPLOY_DIR");
         command
+    }
+
+    /// Stops the deploy supervisors a test started in this sandbox when dropped, however the
+    /// test ends (they are detached processes that would outlive it).
+    pub fn stop_deployments_on_drop(&self) -> StopDeployments {
+        StopDeployments {
+            dir: self.path().to_path_buf(),
+            db: self.db(),
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -154,4 +164,28 @@ pub fn whole_workflow_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// See [`Sandbox::stop_deployments_on_drop`].
+pub struct StopDeployments {
+    dir: PathBuf,
+    db: PathBuf,
+}
+
+impl Drop for StopDeployments {
+    fn drop(&mut self) {
+        let deployments = self.dir.join(".apiwright/deploy");
+        let Ok(entries) = std::fs::read_dir(&deployments) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let _ = Command::new(BIN)
+                .current_dir(&self.dir)
+                .arg("--db")
+                .arg(&self.db)
+                .args(["deploy", "stop", "--name"])
+                .arg(entry.file_name())
+                .status();
+        }
+    }
 }

@@ -58,7 +58,7 @@ fn number(
 }
 
 /// `state_dir` and `name` of the deployment.
-fn location(
+pub(crate) fn location(
     state_dir: Option<&String>,
     name: Option<&String>,
     context: &GateContext<'_>,

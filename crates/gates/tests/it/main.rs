@@ -27,6 +27,7 @@ use apiwright_workflow::TestsCheck;
 use apiwright_workflow::TestsExpect;
 use apiwright_workflow::template::Vars;
 
+mod deploy;
 mod evidence;
 
 fn gate(id: &str) -> Gate {
