@@ -7,6 +7,7 @@
 mod approvals;
 mod check;
 mod concurrency;
+mod deploy;
 mod example;
 mod hooks_cli;
 mod main_job;

@@ -223,7 +223,7 @@ fn the_main_job_builds_a_working_api_from_the_bookstore_spec() {
     assert!(written.contains("Decision **GO**"), "{written}");
     assert!(written.contains("- Intent: Bookstore API"), "{written}");
     assert!(written.contains("- Contract: 24 endpoints"), "{written}");
-    assert!(written.contains("(ceiling: inference 0.70)"), "{written}");
+    assert!(written.contains("(ceiling: observation 0.95)"), "{written}");
     for file in [
         "openapi.json",
         "Dockerfile",
