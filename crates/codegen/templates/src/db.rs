@@ -94,7 +94,7 @@ impl Db {
         })
     }
 
-    /// How many connections the pool lends at most (`DB_POOL_SIZE`, at least 1).
+    /// How many connections the pool lends at most (`db_pool_size`, at least 1).
     pub fn max_connections(&self) -> usize {
         self.inner.size
     }
