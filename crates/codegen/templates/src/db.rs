@@ -74,6 +74,8 @@ struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    /// How many connections may be in use at once (the semaphore's permits).
+    size: usize,
 }
 
 impl Db {
@@ -81,13 +83,28 @@ impl Db {
     pub fn open(path: &Path, size: usize) -> rusqlite::Result<Self> {
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
+        let size = size.max(1);
         Ok(Self {
             inner: Arc::new(Pool {
                 path: path.to_owned(),
                 idle: Mutex::new(vec![conn]),
-                permits: Semaphore::new(size.max(1)),
+                permits: Semaphore::new(size),
+                size,
             }),
         })
+    }
+
+    /// How many connections the pool lends at most (`db_pool_size`, at least 1).
+    pub fn max_connections(&self) -> usize {
+        self.inner.size
+    }
+
+    /// How many connections are lent right now (permits taken); work waiting for one is not
+    /// counted.
+    pub fn connections_in_use(&self) -> usize {
+        self.inner
+            .size
+            .saturating_sub(self.inner.permits.available_permits())
     }
 
     /// Runs `work` with a connection on a blocking thread.

@@ -1,7 +1,8 @@
 {% raw %}
 //! Prometheus metrics: `http_requests_total` and the `http_request_duration_seconds` histogram,
 //! labelled by method, route template (never the raw path, so ids do not explode the label
-//! set) and status.
+//! set) and status; and the database pool's `db_pool_connections_in_use` and
+//! `db_pool_connections_max` gauges, read when `/metrics` is rendered.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -22,6 +23,15 @@ struct Series {
     sum: f64,
     /// Observations per bucket (not cumulative).
     buckets: [u64; BUCKETS.len()],
+}
+
+/// The database pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections lent right now.
+    pub in_use: usize,
+    /// Connections the pool lends at most.
+    pub max: usize,
 }
 
 /// Request metrics of the process.
@@ -45,8 +55,8 @@ impl Metrics {
         }
     }
 
-    /// The metrics in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// The metrics in the Prometheus text exposition format, with the pool gauges of `pool`.
+    pub fn render(&self, pool: PoolUsage) -> String {
         let series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP http_requests_total Requests served.\n");
@@ -83,6 +93,16 @@ impl Metrics {
                 entry.count
             );
         }
+        out.push_str(
+            "# HELP db_pool_connections_in_use Database connections in use (pool permits taken).\n",
+        );
+        out.push_str("# TYPE db_pool_connections_in_use gauge\n");
+        let _ = writeln!(out, "db_pool_connections_in_use {}", pool.in_use);
+        out.push_str(
+            "# HELP db_pool_connections_max Database connections the pool lends at most.\n",
+        );
+        out.push_str("# TYPE db_pool_connections_max gauge\n");
+        let _ = writeln!(out, "db_pool_connections_max {}", pool.max);
         out
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metrics::PoolUsage;
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -29,11 +30,16 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     }
 }
 
-/// `GET /metrics`: request counts and latency histograms in the Prometheus text format.
+/// `GET /metrics`: request counts, latency histograms and the database pool's usage in the
+/// Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let pool = PoolUsage {
+        in_use: state.db.connections_in_use(),
+        max: state.db.max_connections(),
+    };
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        state.metrics.render(pool),
     )
 }
 

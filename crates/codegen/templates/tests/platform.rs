@@ -13,6 +13,7 @@ use axum::http::{Request, StatusCode};
 use common::{PASSWORD, TestApp, assert_problem, temp_database_path};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use {{ lib_name }}::metrics::{Metrics, PoolUsage};
 use {{ lib_name }}::rate_limit::RateLimiter;
 use {{ lib_name }}::{AppConfig, bootstrap_admin, build_app, db, ensure_user, serve};
 
@@ -143,6 +144,62 @@ async fn metrics_count_requests_by_route_template() {
     assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
     assert!(text.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/health",status="200",le="+Inf"} 1"#), "{text}");
     assert!(text.contains("http_request_duration_seconds_count"));
+}
+
+#[tokio::test]
+async fn metrics_report_the_database_pool() {
+    let app = TestApp::with_config(|config| config.db_pool_size = 3);
+    app.get("/health", None).await;
+    let response = app.get("/metrics", None).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let text = response.text;
+    for name in ["db_pool_connections_in_use", "db_pool_connections_max"] {
+        assert!(text.contains(&format!("\n# HELP {name} ")), "{text}");
+        assert!(text.contains(&format!("\n# TYPE {name} gauge\n")), "{text}");
+    }
+    // Nothing else is running: no connection is lent while /metrics renders.
+    assert!(text.contains("\ndb_pool_connections_in_use 0\n"), "{text}");
+    assert!(text.contains("\ndb_pool_connections_max 3\n"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_gauges_count_the_connections_lent() {
+    let path = temp_database_path();
+    let db = db::Db::open(&path, 2).expect("the database opens");
+    assert_eq!(db.connections_in_use(), 0);
+    assert_eq!(db.max_connections(), 2);
+    let (entered, has_entered) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let held = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.call(move |_conn| {
+                let _ = entered.send(());
+                let _ = released.recv();
+                Ok(())
+            })
+            .await
+        }
+    });
+    has_entered.await.expect("the work holds a connection");
+    let usage = PoolUsage {
+        in_use: db.connections_in_use(),
+        max: db.max_connections(),
+    };
+    assert_eq!(usage, PoolUsage { in_use: 1, max: 2 });
+    let text = Metrics::default().render(usage);
+    assert!(text.contains("\ndb_pool_connections_in_use 1\n"), "{text}");
+    assert!(text.contains("\ndb_pool_connections_max 2\n"), "{text}");
+    release.send(()).expect("the work is waiting");
+    let finished = held.await.expect("the task finished");
+    assert!(finished.is_ok(), "{finished:?}");
+    assert_eq!(db.connections_in_use(), 0);
+    drop(db);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 #[test]
