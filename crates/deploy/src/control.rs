@@ -137,20 +137,20 @@ pub async fn serve(
     })
 }
 
-fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let expected = format!("Bearer {}", shared.token);
-    let given = headers
+    headers
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    if given == Some(expected.as_str()) {
-        Ok(())
-    } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "expected the bearer token from daemon.json"})),
-        )
-            .into_response())
-    }
+        .and_then(|value| value.to_str().ok())
+        == Some(expected.as_str())
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "expected the bearer token from daemon.json"})),
+    )
+        .into_response()
 }
 
 fn refused(error: &DeployError) -> Response {
@@ -169,8 +169,8 @@ fn reply<T: Serialize>(result: Result<T, DeployError>) -> Response {
 }
 
 async fn status(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     match shared.supervisor.try_lock() {
         Ok(mut supervisor) => reply(supervisor.status()),
@@ -185,8 +185,8 @@ async fn deploy(
     headers: HeaderMap,
     Json(request): Json<DeployRequest>,
 ) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     let mut supervisor = shared.supervisor.lock().await;
     let report = supervisor.deploy(&request, shared.proxy_listen).await;
@@ -207,15 +207,15 @@ async fn deploy(
 }
 
 async fn rollback(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     reply(shared.supervisor.lock().await.rollback().await)
 }
 
 async fn promote(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     reply(shared.supervisor.lock().await.promote().await)
 }
@@ -225,8 +225,8 @@ async fn monitor(
     headers: HeaderMap,
     Json(request): Json<MonitorRequest>,
 ) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     let window = Duration::from_secs_f64(request.window_secs.max(0.0));
     reply(
@@ -240,8 +240,8 @@ async fn monitor(
 }
 
 async fn shutdown(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&shared, &headers) {
-        return denied;
+    if !authorized(&shared, &headers) {
+        return unauthorized();
     }
     shared.stop.notify_one();
     Json(json!({"stopping": true})).into_response()

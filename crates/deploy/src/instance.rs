@@ -78,6 +78,7 @@ impl Instance {
             &launch.ready,
             launch.startup,
             instance.child.as_mut(),
+            false,
         )
         .await;
         match waited {
@@ -86,7 +87,7 @@ impl Instance {
                 instance.stop().await;
                 Err(NotReady {
                     reason,
-                    log_tail: log_tail(log),
+                    log_tail: log_tail(log, LOG_TAIL_BYTES),
                 })
             }
         }
@@ -101,7 +102,7 @@ impl Instance {
 
     /// The last lines the instance wrote.
     pub fn log_tail(&self) -> String {
-        log_tail(&self.log)
+        log_tail(&self.log, LOG_TAIL_BYTES)
     }
 
     /// Stops the process group: TERM, then KILL after five seconds.
@@ -137,12 +138,14 @@ impl Drop for Instance {
     }
 }
 
-/// Polls `base_url + ready` until it answers 2xx, the process exits, or `limit` passes.
+/// Polls `base_url + ready` until it answers 2xx (any status with `any_status`), the process
+/// exits, or `limit` passes.
 pub async fn wait_ready(
     base_url: &str,
     ready: &str,
     limit: Duration,
     mut child: Option<&mut Child>,
+    any_status: bool,
 ) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
@@ -160,7 +163,7 @@ pub async fn wait_ready(
             ));
         }
         match client.get(&url).send().await {
-            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) if any_status || response.status().is_success() => return Ok(()),
             Ok(response) => last = format!("{url} answered {}", response.status()),
             Err(error) => last = format!("{url}: {error}"),
         }
@@ -196,7 +199,8 @@ fn spawn(dir: &Path, launch: &Launch, port: u16, log: &Path) -> std::io::Result<
         .spawn()
 }
 
-async fn signal_group(pid: u32, signal: &str) {
+/// Sends `signal` (e.g. `-TERM`) to the process group led by `pid`.
+pub async fn signal_group(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .arg(signal)
         .arg("--")
@@ -208,15 +212,16 @@ async fn signal_group(pid: u32, signal: &str) {
 
 /// A port nothing listens on right now. Another process could take it before the instance
 /// binds it; the instance then fails to become ready and the rollout says so.
-fn free_port() -> std::io::Result<u16> {
+pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }
 
-fn log_tail(log: &Path) -> String {
+/// The last `bytes` of a log file (lossy UTF-8); empty when it cannot be read.
+pub fn log_tail(log: &Path, bytes: usize) -> String {
     let Ok(text) = std::fs::read(log) else {
         return String::new();
     };
-    let start = text.len().saturating_sub(LOG_TAIL_BYTES);
+    let start = text.len().saturating_sub(bytes);
     String::from_utf8_lossy(&text[start..]).into_owned()
 }

@@ -253,8 +253,11 @@ mod tests {
             BackendStats {
                 name: name.into(),
                 requests: 0,
+                client_errors: 0,
                 server_errors: 0,
                 transport_errors: 0,
+                first_failure_unix_ms: None,
+                window_secs: 0.0,
                 p50_us: 0,
                 p95_us: 0,
                 p99_us: 0,

@@ -89,7 +89,7 @@ impl SteadyClient {
             .build()
             .map_err(|error| format!("cannot build the steady client: {error}"))?;
         let schedule = weighted(&requests);
-        if schedule.is_empty() || !(rate_per_sec > 0.0) {
+        if schedule.is_empty() || rate_per_sec.is_nan() || rate_per_sec <= 0.0 {
             return Err(format!(
                 "expected at least one request with a positive weight and a positive rate, found {} requests at {rate_per_sec}/s",
                 schedule.len()

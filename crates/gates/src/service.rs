@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use std::time::Instant;
 
 use apiwright_workflow::ServiceSpec;
 use apiwright_workflow::template;
@@ -13,6 +12,8 @@ use serde_json::Value;
 use serde_json::json;
 use tokio::process::Child;
 use tokio::process::Command;
+
+use apiwright_deploy::instance;
 
 use crate::GateContext;
 use crate::GateError;
@@ -83,7 +84,9 @@ impl Service {
                 None => ("/", true),
             };
             return Ok(
-                match wait_ready(&service.base_url, ready, startup, None, any_status).await {
+                match instance::wait_ready(&service.base_url, ready, startup, None, any_status)
+                    .await
+                {
                     Ok(()) => Ok(service),
                     Err(reason) => Err(NotReady {
                         summary: format!(
@@ -139,7 +142,7 @@ impl Service {
                 }));
             }
         };
-        let port = match free_port() {
+        let port = match instance::free_port() {
             Ok(port) => port,
             Err(error) => {
                 return Ok(Err(NotReady {
@@ -186,7 +189,8 @@ impl Service {
             _scratch: Some(scratch),
         };
         let ready = spec.ready.as_deref().unwrap_or(DEFAULT_READY);
-        let waited = wait_ready(&base_url, ready, startup, service.child.as_mut(), false).await;
+        let waited =
+            instance::wait_ready(&base_url, ready, startup, service.child.as_mut(), false).await;
         match waited {
             Ok(()) => Ok(Ok(service)),
             Err(reason) => {
@@ -203,16 +207,9 @@ impl Service {
 
     /// The last lines the service wrote (stdout and stderr), for evidence.
     pub fn log_tail(&self) -> String {
-        let Some(log) = &self.log else {
-            return String::new();
-        };
-        let Ok(text) = std::fs::read(log) else {
-            return String::new();
-        };
-        let start = text
-            .len()
-            .saturating_sub(usize::try_from(LOG_TAIL_BYTES).unwrap_or(0));
-        String::from_utf8_lossy(&text[start..]).into_owned()
+        self.log.as_deref().map_or_else(String::new, |log| {
+            instance::log_tail(log, usize::try_from(LOG_TAIL_BYTES).unwrap_or(usize::MAX))
+        })
     }
 
     /// The process that serves: of the process group the gate started (a shell, perhaps a
@@ -243,16 +240,16 @@ impl Service {
             return;
         };
         if let Some(pid) = child.id() {
-            signal_group(pid, "-TERM").await;
+            instance::signal_group(pid, "-TERM").await;
             if tokio::time::timeout(Duration::from_secs(5), child.wait())
                 .await
                 .is_err()
             {
-                signal_group(pid, "-KILL").await;
+                instance::signal_group(pid, "-KILL").await;
                 let _ = child.wait().await;
             }
             // Children that ignored TERM after the leader exited.
-            signal_group(pid, "-KILL").await;
+            instance::signal_group(pid, "-KILL").await;
         }
     }
 }
@@ -278,16 +275,6 @@ fn process_group(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(2)?.parse().ok()
 }
 
-async fn signal_group(pid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .arg(signal)
-        .arg("--")
-        .arg(format!("-{pid}"))
-        .stderr(Stdio::null())
-        .status()
-        .await;
-}
-
 fn spawn(
     run: &str,
     context: &GateContext<'_>,
@@ -310,52 +297,6 @@ fn spawn(
         .spawn()
 }
 
-/// A port nothing listens on right now. Another process could take it before the service
-/// binds it; the service then fails to start and the gate says so.
-fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
-}
-
 fn nonce() -> String {
     format!("{:016x}", rand::random::<u64>())
-}
-
-/// Polls `ready` until it answers 2xx (any status with `any_status`), the started process
-/// exits, or `limit` passes.
-async fn wait_ready(
-    base_url: &str,
-    ready: &str,
-    limit: Duration,
-    mut child: Option<&mut Child>,
-    any_status: bool,
-) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|error| format!("cannot build an HTTP client: {error}"))?;
-    let url = format!("{base_url}{ready}");
-    let started = Instant::now();
-    let mut last;
-    loop {
-        if let Some(child) = child.as_deref_mut()
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            return Err(format!(
-                "the process exited ({status}) before {url} answered"
-            ));
-        }
-        match client.get(&url).send().await {
-            Ok(response) if any_status || response.status().is_success() => return Ok(()),
-            Ok(response) => last = format!("{url} answered {}", response.status()),
-            Err(error) => last = format!("{url}: {error}"),
-        }
-        if started.elapsed() >= limit {
-            return Err(format!(
-                "not ready after {} s (last: {last})",
-                limit.as_secs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

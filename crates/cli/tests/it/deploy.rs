@@ -34,7 +34,7 @@ fn workflow(sandbox: &Sandbox) -> PathBuf {
         format!(
             r#"name: release-notes
 description: Releases the notes service behind the proxy.
-memory_pattern: release/{agent}/{deliverable}
+memory_pattern: release/{{agent}}/{{deliverable}}
 parameters:
   api_id:
     default: notes
@@ -64,7 +64,7 @@ phases:
             package: cp '{document}' "$APIWRIGHT_RELEASE/openapi.json"
             secret_env: [JWT_SECRET]
             database_env: DATABASE_PATH
-          openapi: openapi.json
+          openapi: '{document}'
           rollout:
             steps:
               - percent: 10
@@ -90,7 +90,11 @@ fn status(sandbox: &Sandbox) -> Value {
         .command(&["deploy", "status", "--json"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -111,7 +115,11 @@ fn a_second_release_shifts_and_deploy_rollback_returns_traffic_to_blue() {
     let workflow = workflow.to_str().unwrap();
     // Nothing deployed yet: status says so.
     let nothing = sandbox.command(&["deploy", "status"]).output().unwrap();
-    assert_eq!(nothing.status.code(), Some(1), "no deployment directory yet");
+    assert_eq!(
+        nothing.status.code(),
+        Some(1),
+        "no deployment directory yet"
+    );
     for _ in 0..2 {
         let run = sandbox
             .command(&["run", workflow, "--yes"])
@@ -129,7 +137,7 @@ fn a_second_release_shifts_and_deploy_rollback_returns_traffic_to_blue() {
         .output()
         .unwrap();
     let recorded: Value = serde_json::from_slice(&recorded.stdout).unwrap();
-    let evidence = &recorded["value"]["evidence"];
+    let evidence = &recorded[0]["value"]["value"]["evidence"];
     assert_eq!(evidence["decision"], "GO", "{recorded}");
     assert_eq!(evidence["zero_downtime"]["failed"], 0, "{recorded}");
     let steps: Vec<u64> = evidence["report"]["rollout"]["steps"]
@@ -144,12 +152,19 @@ fn a_second_release_shifts_and_deploy_rollback_returns_traffic_to_blue() {
     let second = before["live"]["release"].as_str().unwrap().to_string();
     let first = before["blue"]["release"].as_str().unwrap().to_string();
     assert_ne!(first, second);
-    assert_eq!(before["blue"]["running"], true, "blue is kept running for rollback");
+    assert_eq!(
+        before["blue"]["running"], true,
+        "blue is kept running for rollback"
+    );
     let proxy = before["proxy_url"].as_str().unwrap().to_string();
     assert_eq!(answering_backend(&proxy), "green");
 
     let rollback = sandbox.command(&["deploy", "rollback"]).output().unwrap();
-    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
+    assert!(
+        rollback.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
     assert!(String::from_utf8_lossy(&rollback.stdout).contains("rolled back"));
     let after = status(&sandbox);
     assert_eq!(after["live"]["release"], first.as_str(), "{after}");
@@ -160,5 +175,10 @@ fn a_second_release_shifts_and_deploy_rollback_returns_traffic_to_blue() {
     assert!(stop.status.success());
     std::thread::sleep(std::time::Duration::from_millis(500));
     let stopped = sandbox.command(&["deploy", "status"]).output().unwrap();
-    assert_eq!(stopped.status.code(), Some(7), "{}", String::from_utf8_lossy(&stopped.stderr));
+    assert_eq!(
+        stopped.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
 }

@@ -185,6 +185,8 @@ impl Drop for StopDeployments {
                 .arg(&self.db)
                 .args(["deploy", "stop", "--name"])
                 .arg(entry.file_name())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
                 .status();
         }
     }

@@ -361,7 +361,7 @@ async fn staging(
             let login = Login {
                 email: format!(
                     "admin-{}@apiwright.staging",
-                    apiwright_deploy::deployment::random_secret()[..12].to_string()
+                    &apiwright_deploy::deployment::random_secret()[..12]
                 ),
                 password: format!("Aw-{}", apiwright_deploy::deployment::random_secret()),
             };
