@@ -4,7 +4,9 @@
 //! long ones: `main-job` (the README's main command, cold and warm) and `workflows` (the
 //! other eight built-in workflows with the built-in agents), `load-calibration` (the built-in
 //! load generator against `wrk` on one server) and `bookstore-load` (the generated bookstore
-//! service under load, against seed 000's objectives).
+//! service under load, against seed 000's objectives); and the subcommand `proxy-overhead
+//! [--secs N] [--rounds N] [--rate R]` (latency the deployment proxy adds at 5,000 req/s,
+//! direct and proxied side by side).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready
@@ -21,6 +23,7 @@ mod load_calibration;
 mod load_tools;
 mod machine;
 mod main_job;
+mod proxy_overhead;
 mod report;
 mod stats;
 mod workflows;
@@ -39,11 +42,14 @@ use clap::ValueEnum;
 #[derive(Debug, Parser)]
 #[command(name = "apiwright-bench")]
 struct Args {
+    /// Run one opt-in benchmark with its own options instead of `--only`.
+    #[command(subcommand)]
+    subcommand: Option<Subcommand>,
     /// Fewer iterations and a smaller workflow (a CI smoke run; figures are indicative only).
     #[arg(long)]
     quick: bool,
     /// Print the results as JSON instead of Markdown.
-    #[arg(long)]
+    #[arg(long, global = true)]
     json: bool,
     /// Run only this benchmark (repeatable).
     #[arg(long, value_enum)]
@@ -55,6 +61,13 @@ struct Args {
     /// never modified) instead of running the main job.
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Subcommand {
+    /// Latency the deployment proxy adds: open loop at 5,000 req/s straight to a backend and
+    /// through the proxy, alternating (about a minute).
+    ProxyOverhead(proxy_overhead::ProxyOverheadArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +137,15 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let workspace = workspace_root();
+    if let Some(Subcommand::ProxyOverhead(overhead_args)) = &args.subcommand {
+        eprintln!(
+            "running proxy-overhead ({} rounds of {} s direct and {} s proxied at {} req/s)…",
+            overhead_args.rounds, overhead_args.secs, overhead_args.secs, overhead_args.rate
+        );
+        let mut report = empty_report(&workspace, &args);
+        report.proxy_overhead = Some(proxy_overhead::run(overhead_args)?);
+        return print_report(&report, args.json);
+    }
     let wants = |bench: Bench| {
         args.only.contains(&bench)
             || (args.only.is_empty()
@@ -154,20 +176,8 @@ fn run() -> anyhow::Result<()> {
         (None, false) => None,
     };
     let plan = Plan::new(args.quick);
-    let machine = machine::Machine::detect(&workspace);
-    let mut report = report::Report {
-        command: command_line(),
-        machine,
-        quick: args.quick,
-        binary_version: binary.as_deref().map(binary_version),
-        cli_latency: None,
-        engine_throughput: None,
-        concurrent_writers: None,
-        main_job: None,
-        workflows: None,
-        load_calibration: None,
-        bookstore_load: None,
-    };
+    let mut report = empty_report(&workspace, &args);
+    report.binary_version = binary.as_deref().map(binary_version);
     if wants(Bench::CliLatency) {
         let binary = binary.as_deref().context("no binary")?;
         eprintln!(
@@ -237,10 +247,31 @@ fn run() -> anyhow::Result<()> {
         );
         report.bookstore_load = Some(bookstore_load::run(&source, &workspace, 3)?);
     }
-    if args.json {
+    print_report(&report, args.json)
+}
+
+fn empty_report(workspace: &Path, args: &Args) -> report::Report {
+    report::Report {
+        command: command_line(),
+        machine: machine::Machine::detect(workspace),
+        quick: args.quick,
+        binary_version: None,
+        cli_latency: None,
+        engine_throughput: None,
+        concurrent_writers: None,
+        main_job: None,
+        workflows: None,
+        load_calibration: None,
+        bookstore_load: None,
+        proxy_overhead: None,
+    }
+}
+
+fn print_report(report: &report::Report, json: bool) -> anyhow::Result<()> {
+    if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).context("serializing the report")?
+            serde_json::to_string_pretty(report).context("serializing the report")?
         );
     } else {
         print!("{}", report.markdown());

@@ -34,6 +34,8 @@ pub struct Report {
     pub load_calibration: Option<crate::load_calibration::Results>,
     /// `bookstore-load`, if run.
     pub bookstore_load: Option<crate::bookstore_load::Results>,
+    /// `proxy-overhead`, if run.
+    pub proxy_overhead: Option<crate::proxy_overhead::Results>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -129,6 +131,9 @@ impl Report {
         }
         if let Some(results) = &self.bookstore_load {
             bookstore_load_section(&mut out, &header, results);
+        }
+        if let Some(results) = &self.proxy_overhead {
+            crate::proxy_overhead::markdown(&mut out, &header, results);
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");
