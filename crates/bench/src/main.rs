@@ -25,6 +25,7 @@ mod machine;
 mod main_job;
 mod proxy_overhead;
 mod report;
+mod rollback_time;
 mod stats;
 mod workflows;
 
@@ -68,6 +69,16 @@ enum Subcommand {
     /// Latency the deployment proxy adds: open loop at 5,000 req/s straight to a backend and
     /// through the proxy, alternating (about a minute).
     ProxyOverhead(proxy_overhead::ProxyOverheadArgs),
+    /// Time from a bad release's first bad response to blue having all traffic again: the
+    /// testbed deployed through apiwright's supervisor, bad releases as green (about a minute).
+    RollbackTime {
+        /// Bad releases deployed (alternately 5xx under traffic and slow).
+        #[arg(long, default_value_t = 6)]
+        rounds: usize,
+        /// Milliseconds between evaluations of green.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +155,22 @@ fn run() -> anyhow::Result<()> {
         );
         let mut report = empty_report(&workspace, &args);
         report.proxy_overhead = Some(proxy_overhead::run(overhead_args)?);
+        return print_report(&report, args.json);
+    }
+    if let Some(Subcommand::RollbackTime {
+        rounds,
+        interval_ms,
+    }) = &args.subcommand
+    {
+        eprintln!(
+            "running rollback-time ({rounds} bad releases, green judged every {interval_ms} ms)…"
+        );
+        let mut report = empty_report(&workspace, &args);
+        report.rollback_time = Some(rollback_time::run(
+            &workspace,
+            *rounds,
+            std::time::Duration::from_millis(*interval_ms),
+        )?);
         return print_report(&report, args.json);
     }
     let wants = |bench: Bench| {
@@ -264,6 +291,7 @@ fn empty_report(workspace: &Path, args: &Args) -> report::Report {
         load_calibration: None,
         bookstore_load: None,
         proxy_overhead: None,
+        rollback_time: None,
     }
 }
 

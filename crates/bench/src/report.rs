@@ -36,6 +36,7 @@ pub struct Report {
     pub bookstore_load: Option<crate::bookstore_load::Results>,
     /// `proxy-overhead`, if run.
     pub proxy_overhead: Option<crate::proxy_overhead::Results>,
+    pub rollback_time: Option<crate::rollback_time::RollbackTime>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -134,6 +135,9 @@ impl Report {
         }
         if let Some(results) = &self.proxy_overhead {
             crate::proxy_overhead::markdown(&mut out, &header, results);
+        }
+        if let Some(results) = &self.rollback_time {
+            out.push_str(&crate::rollback_time::render(results, &header));
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");

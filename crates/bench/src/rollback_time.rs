@@ -47,14 +47,22 @@ fn testbed(workspace: &Path) -> anyhow::Result<PathBuf> {
         .current_dir(workspace)
         .status()
         .context("running cargo build -p apiwright-testbed")?;
-    anyhow::ensure!(status.success(), "cargo build --release -p apiwright-testbed failed");
+    anyhow::ensure!(
+        status.success(),
+        "cargo build --release -p apiwright-testbed failed"
+    );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
     Ok(target.join("release").join("apiwright-testbed"))
 }
 
-fn release(dir: &DeploymentDir, binary: &Path, document: &Path, flaw: &str) -> anyhow::Result<String> {
+fn release(
+    dir: &DeploymentDir,
+    binary: &Path,
+    document: &Path,
+    flaw: &str,
+) -> anyhow::Result<String> {
     let (id, path) = dir.new_release()?;
     std::fs::copy(document, path.join("openapi.json")).context("copying the testbed's document")?;
     dir.write_manifest(&ReleaseManifest {
@@ -112,7 +120,11 @@ pub fn run(workspace: &Path, rounds: usize, interval: Duration) -> anyhow::Resul
         );
         let mut measured = Vec::new();
         for round in 0..rounds {
-            let fault = if round % 2 == 0 { "server-error" } else { "slow-endpoint" };
+            let fault = if round % 2 == 0 {
+                "server-error"
+            } else {
+                "slow-endpoint"
+            };
             let bad = release(&dir, &binary, &document, fault)?;
             eprintln!("  round {}: {fault}", round + 1);
             let report = supervisor.deploy(&request(bad), listen).await?;
@@ -141,9 +153,9 @@ pub fn run(workspace: &Path, rounds: usize, interval: Duration) -> anyhow::Resul
 }
 
 /// The Markdown table.
-pub fn render(result: &RollbackTime) -> String {
+pub fn render(result: &RollbackTime, header: &str) -> String {
     let mut out = format!(
-        "### rollback-time\n\nSteady client {} req/s through the proxy; green judged every {} ms; canary 10% (objective p95 150 ms, error rate 1%).\n\n| round | fault | outcome | rollback (first bad response → blue has all traffic) | green failures | blue failures | breach |\n|---|---|---|---|---|---|---|\n",
+        "### rollback-time\n\n{header}Steady client {} req/s through the proxy; green judged every {} ms; canary 10% (objective p95 150 ms, error rate 1%).\n\n| round | fault | outcome | rollback (first bad response → blue has all traffic) | green failures | blue failures | breach |\n|---|---|---|---|---|---|---|\n",
         result.rps, result.interval_ms
     );
     for (index, round) in result.rounds.iter().enumerate() {
