@@ -91,7 +91,7 @@ async fn a_service_that_never_answers_fails_and_its_process_group_is_stopped() {
     let report = fixture.check(&contract(service(&run))).await.unwrap();
     assert_eq!(report.outcome, GateOutcome::Failed);
     assert!(
-        report.summary.contains("not ready after 2 s"),
+        report.summary.contains("to answer 2xx within 2 s"),
         "{}",
         report.summary
     );
