@@ -128,14 +128,20 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
-            let _ = std::process::Command::new("kill")
-                .arg("-KILL")
-                .arg("--")
-                .arg(format!("-{pid}"))
-                .stderr(Stdio::null())
-                .status();
+            kill_group_now(pid);
         }
     }
+}
+
+/// SIGKILL to the process group led by `pid`, synchronously (for `Drop`, where nothing can be
+/// awaited).
+pub fn kill_group_now(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{pid}"))
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Polls `base_url + ready` until it answers 2xx (any status with `any_status`), the process

@@ -203,13 +203,12 @@ pub async fn drive(
                 let _ = proxy.set_weights(100, 0);
                 let weights_returned_unix_ms = unix_ms();
                 tracing::warn!(reason = %breach.describe(), "rolled back to blue");
-                steps.push(StepReport {
+                steps.push(step_report(
                     percent,
-                    watched_secs: step_started.elapsed().as_secs_f64(),
+                    &step_started,
                     evaluations,
-                    green: green_stats,
-                    blue: blue_stats,
-                });
+                    (blue_stats, green_stats),
+                ));
                 return RolloutReport {
                     steps,
                     rollback: Some(Rollback {
@@ -222,19 +221,32 @@ pub async fn drive(
                 };
             }
         }
-        let (blue_stats, green_stats) = split(proxy.snapshot());
-        steps.push(StepReport {
+        steps.push(step_report(
             percent,
-            watched_secs: step_started.elapsed().as_secs_f64(),
+            &step_started,
             evaluations,
-            green: green_stats,
-            blue: blue_stats,
-        });
+            split(proxy.snapshot()),
+        ));
     }
     RolloutReport {
         steps,
         rollback: None,
         seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn step_report(
+    percent: u32,
+    started: &Instant,
+    evaluations: u32,
+    (blue, green): (Option<BackendStats>, Option<BackendStats>),
+) -> StepReport {
+    StepReport {
+        percent,
+        watched_secs: started.elapsed().as_secs_f64(),
+        evaluations,
+        green,
+        blue,
     }
 }
 

@@ -257,12 +257,7 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
-            let _ = std::process::Command::new("kill")
-                .arg("-KILL")
-                .arg("--")
-                .arg(format!("-{pid}"))
-                .stderr(Stdio::null())
-                .status();
+            instance::kill_group_now(pid);
         }
     }
 }

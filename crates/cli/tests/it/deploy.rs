@@ -38,6 +38,10 @@ memory_pattern: release/{{agent}}/{{deliverable}}
 parameters:
   api_id:
     default: notes
+  flaw:
+    default: none
+  watch:
+    default: "1"
 agents:
   - id: devops-engineer
     description: Releases.
@@ -59,6 +63,7 @@ phases:
               email_env: ADMIN_EMAIL
               password_env: ADMIN_PASSWORD
             env:
+              TESTBED_FLAW: "{{flaw}}"
               RATE_LIMIT_PER_USER: "100000"
           release:
             package: cp '{document}' "$APIWRIGHT_RELEASE/openapi.json"
@@ -68,9 +73,9 @@ phases:
           rollout:
             steps:
               - percent: 10
-                watch_secs: "1"
+                watch_secs: "{{watch}}"
               - percent: 50
-                watch_secs: "1"
+                watch_secs: "{{watch}}"
               - percent: 100
                 watch_secs: "0"
             interval_secs: "0.25"
@@ -169,6 +174,47 @@ fn a_second_release_shifts_and_deploy_rollback_returns_traffic_to_blue() {
     let after = status(&sandbox);
     assert_eq!(after["live"]["release"], first.as_str(), "{after}");
     assert_eq!(after["weights"], serde_json::json!([100, 0]));
+    assert_eq!(answering_backend(&proxy), "blue");
+
+    // A bad release (500s under traffic) is rolled back by the gate: the run fails, the record
+    // says NO-GO with the evidence, and the live release is unchanged.
+    let bad = sandbox
+        .command(&[
+            "run",
+            workflow,
+            "--yes",
+            "--param",
+            "flaw=server-error",
+            "--param",
+            "watch=5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let recorded = sandbox
+        .command(&["memory", "retrieve", "--key", "release/deploy", "--json"])
+        .output()
+        .unwrap();
+    let recorded: Value = serde_json::from_slice(&recorded.stdout).unwrap();
+    let record = &recorded[0]["value"]["value"];
+    assert_eq!(record["outcome"], "failed", "{record}");
+    assert_eq!(record["evidence"]["decision"], "NO-GO", "{record}");
+    assert_eq!(record["evidence"]["status"], "ROLLED_BACK", "{record}");
+    assert!(
+        record["summary"].as_str().unwrap().contains("error rate"),
+        "{record}"
+    );
+    assert_eq!(
+        record["evidence"]["zero_downtime"]["failed_by_backend"]["blue"],
+        Value::Null,
+        "blue served throughout: {record}"
+    );
+    assert_eq!(status(&sandbox)["live"]["release"], first.as_str());
     assert_eq!(answering_backend(&proxy), "blue");
 
     let stop = sandbox.command(&["deploy", "stop"]).output().unwrap();
