@@ -343,7 +343,7 @@ fn run_variant(
 
 /// User + system CPU time of this process so far, s (from /proc/self/stat, which counts in
 /// clock ticks of 1/100 s on Linux; 0 where it cannot be read).
-fn cpu_time() -> f64 {
+pub(crate) fn cpu_time() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may contain spaces) start at field 3 (`state`);
     // utime and stime are fields 14 and 15.
