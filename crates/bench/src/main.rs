@@ -6,7 +6,9 @@
 //! load generator against `wrk` on one server) and `bookstore-load` (the generated bookstore
 //! service under load, against seed 000's objectives); and the subcommand `proxy-overhead
 //! [--secs N] [--rounds N] [--rate R]` (latency the deployment proxy adds at 5,000 req/s,
-//! direct and proxied side by side).
+//! direct and proxied side by side) and `rollback-time [--rounds N] [--interval-ms MS]` (bad
+//! releases of the testbed deployed through the supervisor: first bad response to blue having
+//! all traffic again).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready

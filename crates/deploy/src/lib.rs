@@ -1,7 +1,12 @@
-//! Running blue/green traffic shifting for a local deployment.
+//! Releasing a service: local blue/green deployments kept live by a supervisor, and the
+//! Kubernetes target.
 //!
-//! This crate owns the machinery that moves traffic between two running versions of a service.
-//! Its first module is the weighted reverse proxy ([`Proxy`], started from a [`ProxyConfig`]):
+//! This crate owns the machinery that runs releases and moves traffic between two running
+//! versions of a service: the deployment directory (kept releases, shared data, secrets, state;
+//! [`deployment`]), instances ([`instance`]), smoke tests ([`smoke`]), the steady client
+//! ([`steady`]), the canary driver ([`rollout`]), alerts ([`monitor`]), the [`supervisor`] and
+//! its control API ([`control`]), and [`kubernetes`] manifests applied with kubectl. At the
+//! centre is the weighted reverse proxy ([`Proxy`], started from a [`ProxyConfig`]):
 //! it forwards each request to the backend in the blue or green [`Slot`] by the current
 //! weights, answers 502/504 `application/problem+json` itself when a backend fails to answer
 //! (in time), and keeps statistics for the current monitoring window — per backend
@@ -10,7 +15,8 @@
 //! A slot's backend can be replaced while the proxy keeps listening, so after a promotion the
 //! old green becomes the next deployment's blue without a restart.
 //!
-//! It must not know about workflows, gates or memory; whoever drives a rollout reads
+//! It must not know about workflows, gates or memory (the `deploy` and `monitor` gates of
+//! `apiwright-gates` turn its reports into outcomes); whoever drives a rollout reads
 //! [`ProxyHandle::snapshot`] and [`ProxyHandle::endpoints`] and calls
 //! [`ProxyHandle::set_weights`] and [`ProxyHandle::replace_backend`].
 
