@@ -112,7 +112,7 @@ pub fn run(workspace: &Path, rounds: usize, interval: Duration) -> anyhow::Resul
             keep_blue_secs: 3600,
         };
         let good = release(&dir, &binary, &document, "none")?;
-        let first = supervisor.deploy(&request(good), listen).await?;
+        let first = supervisor.deploy(&request(good)).await?;
         anyhow::ensure!(
             first.outcome == DeployOutcome::Promoted,
             "the good release did not go live: {}",
@@ -127,7 +127,7 @@ pub fn run(workspace: &Path, rounds: usize, interval: Duration) -> anyhow::Resul
             };
             let bad = release(&dir, &binary, &document, fault)?;
             eprintln!("  round {}: {fault}", round + 1);
-            let report = supervisor.deploy(&request(bad), listen).await?;
+            let report = supervisor.deploy(&request(bad)).await?;
             let steady = report.steady.clone().unwrap_or_default();
             measured.push(Round {
                 fault: fault.to_string(),

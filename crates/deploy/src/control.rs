@@ -31,7 +31,9 @@ use crate::deployment::random_hex;
 use crate::error::DeployError;
 use crate::monitor::AlertThresholds;
 use crate::supervisor::DeployOutcome;
+use crate::supervisor::DeployReport;
 use crate::supervisor::DeployRequest;
+use crate::supervisor::MonitorReport;
 use crate::supervisor::Supervisor;
 
 /// A monitoring request.
@@ -46,7 +48,6 @@ pub struct MonitorRequest {
 struct Shared {
     supervisor: Arc<Mutex<Supervisor>>,
     token: String,
-    proxy_listen: SocketAddr,
     stop: Arc<Notify>,
 }
 
@@ -87,7 +88,6 @@ pub async fn serve(
     let shared = Shared {
         supervisor: Arc::new(Mutex::new(supervisor)),
         token: token.clone(),
-        proxy_listen,
         stop: Arc::new(Notify::new()),
     };
     dir.write_daemon(&DaemonInfo {
@@ -189,7 +189,7 @@ async fn deploy(
         return unauthorized();
     }
     let mut supervisor = shared.supervisor.lock().await;
-    let report = supervisor.deploy(&request, shared.proxy_listen).await;
+    let report = supervisor.deploy(&request).await;
     if let Ok(report) = &report
         && report.outcome == DeployOutcome::Promoted
         && report.blue.is_some()
@@ -264,8 +264,8 @@ impl Client {
 
     /// The running supervisor of `state_dir/name`, if one answers.
     pub async fn connect(state_dir: &Path, name: &str) -> Result<Option<Client>, DeployError> {
-        let dir = DeploymentDir::open(state_dir, name)?;
-        let Some(info) = dir.daemon() else {
+        let Some(info) = DeploymentDir::existing(state_dir, name)?.and_then(|dir| dir.daemon())
+        else {
             return Ok(None);
         };
         let client = Client::from_info(info);
@@ -307,11 +307,6 @@ impl Client {
         }
     }
 
-    /// The supervisor's addresses.
-    pub fn info(&self) -> &DaemonInfo {
-        &self.info
-    }
-
     async fn call(
         &self,
         method: reqwest::Method,
@@ -347,11 +342,13 @@ impl Client {
         self.call(reqwest::Method::GET, "/v1/status", None).await
     }
 
-    pub async fn deploy(&self, request: &DeployRequest) -> Result<Value, DeployError> {
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<DeployReport, DeployError> {
         let body = serde_json::to_value(request)
             .map_err(|error| DeployError::Refused(error.to_string()))?;
-        self.call(reqwest::Method::POST, "/v1/deploy", Some(body))
-            .await
+        typed(
+            self.call(reqwest::Method::POST, "/v1/deploy", Some(body))
+                .await?,
+        )
     }
 
     pub async fn rollback(&self) -> Result<Value, DeployError> {
@@ -362,14 +359,25 @@ impl Client {
         self.call(reqwest::Method::POST, "/v1/promote", None).await
     }
 
-    pub async fn monitor(&self, request: &MonitorRequest) -> Result<Value, DeployError> {
+    pub async fn monitor(&self, request: &MonitorRequest) -> Result<MonitorReport, DeployError> {
         let body = serde_json::to_value(request)
             .map_err(|error| DeployError::Refused(error.to_string()))?;
-        self.call(reqwest::Method::POST, "/v1/monitor", Some(body))
-            .await
+        typed(
+            self.call(reqwest::Method::POST, "/v1/monitor", Some(body))
+                .await?,
+        )
     }
 
     pub async fn shutdown(&self) -> Result<Value, DeployError> {
         self.call(reqwest::Method::POST, "/v1/shutdown", None).await
     }
+}
+
+/// A supervisor's answer as the report type both sides share.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, DeployError> {
+    serde_json::from_value(value).map_err(|error| {
+        DeployError::Refused(format!(
+            "the deploy supervisor answered with an unexpected report: {error}"
+        ))
+    })
 }

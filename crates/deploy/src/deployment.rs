@@ -15,12 +15,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use apiwright_probe::session::Login;
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::DeployError;
+use crate::instance::Launch;
 
 /// How a release is started, as written by whoever made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,49 @@ fn default_startup() -> u64 {
     120
 }
 
+impl ReleaseManifest {
+    /// The admin account the release creates at start, when it has one.
+    pub fn admin_login(&self, secrets: &Secrets) -> Option<Login> {
+        self.admin_env.as_ref().map(|_| Login {
+            email: secrets.admin_email.clone(),
+            password: secrets.admin_password.clone(),
+        })
+    }
+
+    /// How to start the release: its environment plus the secrets, the data directory
+    /// (`APIWRIGHT_DATA`), the database file in it and the admin account.
+    pub fn launch(&self, secrets: &Secrets, data_dir: &Path) -> Launch {
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        for name in &self.secret_env {
+            if let Some(value) = secrets.values.get(name) {
+                env.push((name.clone(), value.clone()));
+            }
+        }
+        env.push(("APIWRIGHT_DATA".into(), data_dir.display().to_string()));
+        if let Some(variable) = &self.database_env {
+            env.push((
+                variable.clone(),
+                data_dir.join("service.db").display().to_string(),
+            ));
+        }
+        if let Some((email, password)) = &self.admin_env {
+            env.push((email.clone(), secrets.admin_email.clone()));
+            env.push((password.clone(), secrets.admin_password.clone()));
+        }
+        Launch {
+            run: self.run.clone(),
+            port_env: self.port_env.clone(),
+            env,
+            ready: self.ready.clone(),
+            startup: Duration::from_secs(self.startup_secs.max(1)),
+        }
+    }
+}
+
 /// Secrets generated once per deployment; never written anywhere else.
 #[derive(Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Secrets {
@@ -71,6 +117,21 @@ pub struct Secrets {
     pub values: BTreeMap<String, String>,
     pub admin_email: String,
     pub admin_password: String,
+}
+
+impl Secrets {
+    /// Fresh secrets for `names` and a fresh admin account (a staging instance's, or a new
+    /// deployment's).
+    pub fn generate(names: &[String]) -> Secrets {
+        Secrets {
+            values: names
+                .iter()
+                .map(|name| (name.clone(), random_secret()))
+                .collect(),
+            admin_email: format!("admin-{}@apiwright.deploy", random_hex(8)),
+            admin_password: format!("Aw-{}-{}", random_hex(12), random_hex(12)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Secrets {
@@ -115,6 +176,19 @@ pub struct DaemonInfo {
     pub token: String,
 }
 
+/// Where deployments live unless a gate or command names a directory: `APIWRIGHT_DEPLOY_DIR`,
+/// else `.apiwright/deploy` in the current directory.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("APIWRIGHT_DEPLOY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::current_dir()
+                .unwrap_or_default()
+                .join(".apiwright")
+                .join("deploy")
+        })
+}
+
 /// Paths and persistence of one deployment.
 #[derive(Debug, Clone)]
 pub struct DeploymentDir {
@@ -124,19 +198,19 @@ pub struct DeploymentDir {
 impl DeploymentDir {
     /// `state_dir/name`, created if missing. `name` must be a plain name.
     pub fn open(state_dir: &Path, name: &str) -> Result<DeploymentDir, DeployError> {
-        let plain = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && !name.starts_with('.');
-        if !plain {
-            return Err(DeployError::BadName(name.to_string()));
-        }
+        check_name(name)?;
         let root = state_dir.join(name);
         for sub in ["releases", "data", "logs"] {
             create_dir(&root.join(sub))?;
         }
         Ok(DeploymentDir { root })
+    }
+
+    /// `state_dir/name` if it exists; nothing is created.
+    pub fn existing(state_dir: &Path, name: &str) -> Result<Option<DeploymentDir>, DeployError> {
+        check_name(name)?;
+        let root = state_dir.join(name);
+        Ok(root.is_dir().then_some(DeploymentDir { root }))
     }
 
     pub fn root(&self) -> &Path {
@@ -199,19 +273,14 @@ impl DeploymentDir {
     /// later release names more).
     pub fn secrets(&self, names: &[String]) -> Result<Secrets, DeployError> {
         let path = self.root.join("secrets.json");
-        let mut secrets: Secrets = if path.exists() {
-            read_json(&path)?
+        let (mut secrets, mut changed) = if path.exists() {
+            (read_json(&path)?, false)
         } else {
-            Secrets {
-                values: BTreeMap::new(),
-                admin_email: format!("admin-{}@apiwright.deploy", random_hex(8)),
-                admin_password: format!("Aw-{}-{}", random_hex(12), random_hex(12)),
-            }
+            (Secrets::generate(&[]), true)
         };
-        let mut changed = !path.exists();
         for name in names {
             if !secrets.values.contains_key(name) {
-                secrets.values.insert(name.clone(), random_hex(32));
+                secrets.values.insert(name.clone(), random_secret());
                 changed = true;
             }
         }
@@ -231,6 +300,20 @@ impl DeploymentDir {
 
     pub fn remove_daemon(&self) {
         let _ = std::fs::remove_file(self.root.join("daemon.json"));
+    }
+}
+
+/// A deployment name is one plain path segment.
+fn check_name(name: &str) -> Result<(), DeployError> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if plain {
+        Ok(())
+    } else {
+        Err(DeployError::BadName(name.to_string()))
     }
 }
 

@@ -48,7 +48,7 @@ pub use route::UNMATCHED_ROUTE;
 pub use stats::BackendStats;
 
 /// Milliseconds since the Unix epoch, for reports (0 if the clock is before 1970).
-pub(crate) fn unix_ms() -> u64 {
+pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| {

@@ -30,7 +30,7 @@ impl Default for AlertThresholds {
 }
 
 /// What the live service did during the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveFigures {
     pub requests: u64,
     /// 5xx responses and requests that got no response.
@@ -46,11 +46,18 @@ pub struct LiveFigures {
     pub db_pool_max_usage_percent: Option<f64>,
 }
 
+/// How serious an alert is (ordered: a warning is below a critical alert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Warning,
+    Critical,
+}
+
 /// An alert that fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// `warning` or `critical`.
-    pub level: String,
+    pub level: Level,
     pub metric: String,
     pub value: f64,
     pub threshold: f64,
@@ -64,12 +71,12 @@ pub fn evaluate(figures: &LiveFigures, thresholds: &AlertThresholds) -> Vec<Aler
     let mut above =
         |metric: &str, value: f64, warning: Option<f64>, critical: Option<f64>, unit: &str| {
             let (level, threshold) = match (critical, warning) {
-                (Some(limit), _) if value > limit => ("critical", limit),
-                (_, Some(limit)) if value > limit => ("warning", limit),
+                (Some(limit), _) if value > limit => (Level::Critical, limit),
+                (_, Some(limit)) if value > limit => (Level::Warning, limit),
                 _ => return,
             };
             alerts.push(Alert {
-                level: level.into(),
+                level,
                 metric: metric.into(),
                 value,
                 threshold,
@@ -103,7 +110,7 @@ pub fn evaluate(figures: &LiveFigures, thresholds: &AlertThresholds) -> Vec<Aler
     }
     if figures.requests == 0 {
         alerts.push(Alert {
-            level: "critical".into(),
+            level: Level::Critical,
             metric: "availability_percent".into(),
             value: 0.0,
             threshold: thresholds.availability_critical_percent,
@@ -111,7 +118,7 @@ pub fn evaluate(figures: &LiveFigures, thresholds: &AlertThresholds) -> Vec<Aler
         });
     } else if figures.availability_percent < thresholds.availability_critical_percent {
         alerts.push(Alert {
-            level: "critical".into(),
+            level: Level::Critical,
             metric: "availability_percent".into(),
             value: figures.availability_percent,
             threshold: thresholds.availability_critical_percent,
@@ -170,7 +177,13 @@ mod tests {
     fn levels(alerts: &[Alert]) -> Vec<(String, String)> {
         alerts
             .iter()
-            .map(|alert| (alert.metric.clone(), alert.level.clone()))
+            .map(|alert| {
+                let level = match alert.level {
+                    Level::Warning => "warning",
+                    Level::Critical => "critical",
+                };
+                (alert.metric.clone(), level.to_string())
+            })
             .collect()
     }
 

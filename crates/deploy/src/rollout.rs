@@ -5,6 +5,7 @@
 use std::time::Duration;
 use std::time::Instant;
 
+use serde::Deserialize;
 use serde::Serialize;
 
 use crate::instance::Instance;
@@ -13,7 +14,7 @@ use crate::stats::BackendStats;
 use crate::unix_ms;
 
 /// When green is bad.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     /// 5xx and transport failures of green above this share (percent) roll back.
     pub max_error_rate_percent: f64,
@@ -25,14 +26,14 @@ pub struct Thresholds {
 }
 
 /// One canary step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryStep {
     pub percent: u32,
     pub watch: Duration,
 }
 
 /// The steps and how often green is judged.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryPlan {
     pub steps: Vec<CanaryStep>,
     pub interval: Duration,
@@ -40,7 +41,7 @@ pub struct CanaryPlan {
 }
 
 /// Why traffic went back to blue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Breach {
     ErrorRate {
@@ -115,7 +116,7 @@ pub fn judge(green: &BackendStats, thresholds: &Thresholds) -> Option<Breach> {
 }
 
 /// What one step saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
     pub percent: u32,
     pub watched_secs: f64,
@@ -126,7 +127,7 @@ pub struct StepReport {
 }
 
 /// The return to blue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollback {
     pub breach: Breach,
     /// The step during which the breach was seen.
@@ -137,7 +138,7 @@ pub struct Rollback {
 }
 
 /// How the rollout ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolloutReport {
     pub steps: Vec<StepReport>,
     /// `None` when green reached 100% with every window within the thresholds.

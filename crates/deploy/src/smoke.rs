@@ -15,10 +15,11 @@ use apiwright_probe::session::AuthOptions;
 use apiwright_probe::session::Login;
 use apiwright_probe::session::Session;
 use apiwright_probe::traffic;
+use serde::Deserialize;
 use serde::Serialize;
 
 /// One check of the smoke test.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmokeCheck {
     pub name: String,
     pub passed: bool,
@@ -26,7 +27,7 @@ pub struct SmokeCheck {
 }
 
 /// The smoke test's outcome and, when it passed, the verified requests.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SmokeReport {
     pub passed: bool,
     pub checks: Vec<SmokeCheck>,

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use hdrhistogram::Histogram;
 use http::Method;
+use serde::Deserialize;
 use serde::Serialize;
 
 use crate::route::Attribution;
@@ -21,7 +22,7 @@ const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// One backend's figures since the last [`crate::ProxyHandle::reset_window`] (or since the
 /// backend was put in its slot).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendStats {
     pub name: String,
     pub requests: u64,
@@ -44,7 +45,7 @@ pub struct BackendStats {
 }
 
 /// One endpoint of one backend in the current window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointStats {
     /// The backend's name.
     pub backend: String,

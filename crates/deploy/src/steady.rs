@@ -12,6 +12,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use apiwright_load::RequestSpec;
+use serde::Deserialize;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,7 +24,7 @@ use crate::unix_ms;
 const KEPT_FAILURES: usize = 20;
 
 /// One request that failed or was slow.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BadResponse {
     /// Wall-clock time the response (or the error) arrived, in ms since the Unix epoch.
     pub at_unix_ms: u64,
@@ -39,7 +40,7 @@ pub struct BadResponse {
 }
 
 /// What the steady client saw.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SteadyReport {
     pub rate_per_sec: f64,
     pub seconds: f64,

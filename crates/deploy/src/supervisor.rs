@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use apiwright_probe::openapi::Api;
-use apiwright_probe::session::Login;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -25,7 +24,6 @@ use crate::deployment::ReleaseManifest;
 use crate::deployment::Secrets;
 use crate::error::DeployError;
 use crate::instance::Instance;
-use crate::instance::Launch;
 use crate::monitor;
 use crate::monitor::AlertThresholds;
 use crate::rollout;
@@ -93,7 +91,7 @@ pub enum DeployOutcome {
 }
 
 /// Everything a deploy measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeployReport {
     pub outcome: DeployOutcome,
     pub summary: String,
@@ -106,8 +104,6 @@ pub struct DeployReport {
     pub smoke: Option<smoke::SmokeReport>,
     pub rollout: Option<rollout::RolloutReport>,
     pub steady: Option<SteadyReport>,
-    /// Failed requests of the steady client per backend during the shift.
-    pub failed_by_backend: BTreeMap<String, u64>,
     /// From the first bad response green gave (failure, or slower than the objective) to
     /// blue having all traffic again.
     pub rollback_ms: Option<u64>,
@@ -135,7 +131,7 @@ pub struct InstanceStatus {
 }
 
 /// What a monitoring window measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MonitorReport {
     pub release: String,
     pub window_secs: f64,
@@ -157,27 +153,30 @@ pub struct Supervisor {
     /// Bumped by every deploy, rollback and promote, so a pending blue retirement from an
     /// earlier deploy does nothing.
     generation: u64,
+    /// Where the proxy listens once something is deployed (the state's port, if it has one).
+    listen: SocketAddr,
 }
 
 impl Supervisor {
     /// Opens the deployment and restarts what its state says is live (and blue, if kept),
-    /// behind a proxy on the state's port (or `listen`).
+    /// behind a proxy on the state's port (or `listen`, also used by the first deploy).
     pub async fn open(
         dir: DeploymentDir,
         name: &str,
         listen: SocketAddr,
     ) -> Result<Supervisor, DeployError> {
+        let state = dir.state()?;
+        let listen = match state.proxy_port {
+            Some(port) => SocketAddr::new(listen.ip(), port),
+            None => listen,
+        };
         let mut supervisor = Supervisor {
             name: name.to_string(),
             dir,
             proxy: None,
             instances: BTreeMap::new(),
             generation: 0,
-        };
-        let state = supervisor.dir.state()?;
-        let listen = match state.proxy_port {
-            Some(port) => SocketAddr::new(listen.ip(), port),
-            None => listen,
+            listen,
         };
         if let Some(live) = &state.live {
             let url = supervisor.start_instance(live).await?;
@@ -188,7 +187,7 @@ impl Supervisor {
                 blue_url = started;
             }
             supervisor
-                .start_proxy(listen, &blue_url, &url, (0, 100), live)
+                .start_proxy(&blue_url, &url, (0, 100), live)
                 .await?;
         }
         Ok(supervisor)
@@ -199,51 +198,15 @@ impl Supervisor {
         self.proxy.as_ref().map(ProxyHandle::local_addr)
     }
 
-    pub fn dir(&self) -> &DeploymentDir {
-        &self.dir
-    }
-
     /// The deployment's admin account (for smoke tests and synthetic traffic).
     fn secrets(&self, manifest: &ReleaseManifest) -> Result<Secrets, DeployError> {
         self.dir.secrets(&manifest.secret_env)
     }
 
-    fn launch(&self, manifest: &ReleaseManifest, secrets: &Secrets) -> Launch {
-        let mut env: Vec<(String, String)> = manifest
-            .env
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        for name in &manifest.secret_env {
-            if let Some(value) = secrets.values.get(name) {
-                env.push((name.clone(), value.clone()));
-            }
-        }
-        let data = self.dir.data_dir();
-        env.push(("APIWRIGHT_DATA".into(), data.display().to_string()));
-        if let Some(variable) = &manifest.database_env {
-            env.push((
-                variable.clone(),
-                data.join("service.db").display().to_string(),
-            ));
-        }
-        if let Some((email, password)) = &manifest.admin_env {
-            env.push((email.clone(), secrets.admin_email.clone()));
-            env.push((password.clone(), secrets.admin_password.clone()));
-        }
-        Launch {
-            run: manifest.run.clone(),
-            port_env: manifest.port_env.clone(),
-            env,
-            ready: manifest.ready.clone(),
-            startup: Duration::from_secs(manifest.startup_secs.max(1)),
-        }
-    }
-
     async fn start_instance(&mut self, release: &str) -> Result<String, DeployError> {
         let manifest = self.dir.manifest(release)?;
         let secrets = self.secrets(&manifest)?;
-        let launch = self.launch(&manifest, &secrets);
+        let launch = manifest.launch(&secrets, &self.dir.data_dir());
         let instance = Instance::start(
             &self.dir.release_dir(release),
             &launch,
@@ -263,7 +226,6 @@ impl Supervisor {
 
     async fn start_proxy(
         &mut self,
-        listen: SocketAddr,
         blue_url: &str,
         green_url: &str,
         weights: (u32, u32),
@@ -277,7 +239,7 @@ impl Supervisor {
             .map(|api| routes(&api))
             .unwrap_or_default();
         let mut config = ProxyConfig::new(
-            listen,
+            self.listen,
             [
                 Backend {
                     name: "blue".into(),
@@ -313,11 +275,7 @@ impl Supervisor {
     /// Deploys `request.release` as green. Returns the report whatever the outcome; an
     /// error means the deployment itself could not be worked on (unreadable state, a proxy
     /// that cannot listen).
-    pub async fn deploy(
-        &mut self,
-        request: &DeployRequest,
-        listen: SocketAddr,
-    ) -> Result<DeployReport, DeployError> {
+    pub async fn deploy(&mut self, request: &DeployRequest) -> Result<DeployReport, DeployError> {
         self.generation += 1;
         let started = std::time::Instant::now();
         let release = request.release.clone();
@@ -337,13 +295,12 @@ impl Supervisor {
             smoke: None,
             rollout: None,
             steady: None,
-            failed_by_backend: BTreeMap::new(),
             rollback_ms: None,
             seconds: 0.0,
         };
         // 1. Green starts beside blue (on the shared database: its migrations run now,
         //    before it takes any traffic).
-        let launch = self.launch(&manifest, &secrets);
+        let launch = manifest.launch(&secrets, &self.dir.data_dir());
         let mut green = match Instance::start(
             &self.dir.release_dir(&release),
             &launch,
@@ -369,11 +326,13 @@ impl Supervisor {
         report.startup =
             serde_json::json!({ "ready": true, "url": green.url, "path": launch.ready });
         // 2. Smoke test green directly.
-        let admin = manifest.admin_env.as_ref().map(|_| Login {
-            email: secrets.admin_email.clone(),
-            password: secrets.admin_password.clone(),
-        });
-        let smoke = smoke::smoke(&green.url, &launch.ready, &api, admin.clone()).await;
+        let smoke = smoke::smoke(
+            &green.url,
+            &launch.ready,
+            &api,
+            manifest.admin_login(&secrets),
+        )
+        .await;
         if !smoke.passed {
             let failure = smoke
                 .first_failure()
@@ -426,8 +385,7 @@ impl Supervisor {
             }
             (None, _) => {
                 let url = green.url.clone();
-                self.start_proxy(listen, &url, &url, (0, 100), &release)
-                    .await?;
+                self.start_proxy(&url, &url, (0, 100), &release).await?;
             }
         }
         let Some(proxy) = self.proxy.as_ref() else {
@@ -465,7 +423,6 @@ impl Supervisor {
             rollout::drive(proxy, &first, &mut watch).await
         };
         let steady = steady.stop().await;
-        report.failed_by_backend = steady.failed_by_backend.clone();
         if let Some(rollback) = &outcome.rollback {
             let first_bad = [
                 steady.first_failure.get("green").map(|bad| bad.at_unix_ms),
@@ -483,7 +440,7 @@ impl Supervisor {
                 blue.as_deref().unwrap_or("nothing (first release)"),
                 rollback.breach.describe(),
                 rollback.at_percent,
-                report.failed_by_backend.get("blue").copied().unwrap_or(0)
+                steady.failed_by_backend.get("blue").copied().unwrap_or(0)
             );
             if blue_url.is_none() {
                 // Nothing to return to: no traffic may reach the bad release.
@@ -682,12 +639,14 @@ impl Supervisor {
         let secrets = self.secrets(&manifest)?;
         let steady = if rps > 0.0 {
             let api = load_api(&self.dir, &manifest)?;
-            let admin = manifest.admin_env.as_ref().map(|_| Login {
-                email: secrets.admin_email.clone(),
-                password: secrets.admin_password.clone(),
-            });
             // The journey through the proxy sets up the synthetic user and records.
-            let journey = smoke::smoke(&proxy_url, &manifest.ready, &api, admin).await;
+            let journey = smoke::smoke(
+                &proxy_url,
+                &manifest.ready,
+                &api,
+                manifest.admin_login(&secrets),
+            )
+            .await;
             if !journey.passed {
                 let failure = journey
                     .first_failure()

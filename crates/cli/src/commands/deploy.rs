@@ -156,13 +156,7 @@ async fn connect(target: &DeploymentArgs) -> anyhow::Result<Option<Client>> {
 fn locate(target: &DeploymentArgs) -> anyhow::Result<(PathBuf, String)> {
     let state_dir = match &target.state_dir {
         Some(dir) => dir.clone(),
-        None => match std::env::var_os("APIWRIGHT_DEPLOY_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => std::env::current_dir()
-                .context("reading the current directory")?
-                .join(".apiwright")
-                .join("deploy"),
-        },
+        None => apiwright_deploy::deployment::default_state_dir(),
     };
     if let Some(name) = &target.name {
         return Ok((state_dir, name.clone()));

@@ -13,13 +13,15 @@ use apiwright_deploy::control::Client;
 use apiwright_deploy::control::MonitorRequest;
 use apiwright_deploy::deployment::DeploymentDir;
 use apiwright_deploy::deployment::ReleaseManifest;
+use apiwright_deploy::deployment::Secrets;
+use apiwright_deploy::deployment::default_state_dir;
 use apiwright_deploy::instance::Instance;
-use apiwright_deploy::instance::Launch;
 use apiwright_deploy::monitor::AlertThresholds;
+use apiwright_deploy::monitor::Level;
 use apiwright_deploy::supervisor::CanaryPlanSpec;
+use apiwright_deploy::supervisor::DeployOutcome;
 use apiwright_deploy::supervisor::DeployRequest;
 use apiwright_probe::openapi::Api;
-use apiwright_probe::session::Login;
 use apiwright_workflow::AlertLevel;
 use apiwright_workflow::DeployCheck;
 use apiwright_workflow::DeployTarget;
@@ -43,7 +45,7 @@ fn failed(summary: impl Into<String>, evidence: Value) -> Verdict {
 }
 
 /// Parses a numeric field given as a template.
-fn number(
+pub(crate) fn number(
     text: &str,
     field: &str,
     context: &GateContext<'_>,
@@ -65,14 +67,7 @@ pub(crate) fn location(
 ) -> Result<(PathBuf, String), GateError> {
     let state_dir = match state_dir {
         Some(dir) => PathBuf::from(template::render(dir, context.vars)?),
-        None => std::env::var_os("APIWRIGHT_DEPLOY_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                std::env::current_dir()
-                    .unwrap_or_default()
-                    .join(".apiwright")
-                    .join("deploy")
-            }),
+        None => default_state_dir(),
     };
     let name = match name {
         Some(name) => template::render(name, context.vars)?,
@@ -246,7 +241,7 @@ pub(crate) async fn evaluate(
     let run = template::render(run, context.vars)?;
     let manifest = ReleaseManifest {
         id: release_id.clone(),
-        created_unix_ms: unix_ms(),
+        created_unix_ms: apiwright_deploy::unix_ms(),
         run,
         port_env: check
             .service
@@ -303,14 +298,6 @@ pub(crate) async fn evaluate(
     }
 }
 
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
-        })
-}
-
 fn release_files(dir: &Path) -> Vec<Value> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -343,39 +330,10 @@ async fn staging(
             ));
         }
     };
-    let mut env: Vec<(String, String)> = manifest.env.clone().into_iter().collect();
-    for name in &manifest.secret_env {
-        env.push((name.clone(), apiwright_deploy::deployment::random_secret()));
-    }
-    if let Some(variable) = &manifest.database_env {
-        env.push((
-            variable.clone(),
-            scratch.join("staging.db").display().to_string(),
-        ));
-    }
-    env.push(("APIWRIGHT_DATA".into(), scratch.display().to_string()));
-    let admin = manifest
-        .admin_env
-        .as_ref()
-        .map(|(email_env, password_env)| {
-            let login = Login {
-                email: format!(
-                    "admin-{}@apiwright.staging",
-                    &apiwright_deploy::deployment::random_secret()[..12]
-                ),
-                password: format!("Aw-{}", apiwright_deploy::deployment::random_secret()),
-            };
-            env.push((email_env.clone(), login.email.clone()));
-            env.push((password_env.clone(), login.password.clone()));
-            login
-        });
-    let launch = Launch {
-        run: manifest.run.clone(),
-        port_env: manifest.port_env.clone(),
-        env,
-        ready: manifest.ready.clone(),
-        startup: Duration::from_secs(manifest.startup_secs.max(1)),
-    };
+    // Fresh secrets and a fresh database: staging shares nothing with production.
+    let secrets = Secrets::generate(&manifest.secret_env);
+    let launch = manifest.launch(&secrets, scratch);
+    let admin = manifest.admin_login(&secrets);
     let mut instance =
         match Instance::start(release_dir, &launch, &scratch.join("staging.log")).await {
             Ok(instance) => instance,
@@ -524,24 +482,25 @@ async fn production(
             ));
         }
     };
-    let outcome = report["outcome"].as_str().unwrap_or("unknown").to_string();
-    let failed_requests = report["steady"]["failed"].as_u64().unwrap_or(0);
-    let summary = report["summary"].as_str().unwrap_or_default().to_string();
-    let go = outcome == "promoted" && failed_requests == 0;
+    let steady = report.steady.clone().unwrap_or_default();
+    let promoted = report.outcome == DeployOutcome::Promoted;
+    let failed_requests = steady.failed;
+    let summary = report.summary.clone();
+    let go = promoted && failed_requests == 0;
     let evidence = json!({
         "environment": "production", "target": "local", "release": release,
         "deployment": {"state_dir": state_dir, "name": name},
         "decision": if go { "GO" } else { "NO-GO" },
-        "status": if go { "DEPLOYED" } else if outcome == "promoted" { "DEPLOYED_WITH_FAILURES" } else { "ROLLED_BACK" },
-        "url": report["proxy_url"], "version": manifest.id,
-        "deployment_time": report["seconds"],
-        "zero_downtime": {"steady_requests": report["steady"]["sent"], "failed": failed_requests,
-            "failed_by_backend": report["failed_by_backend"]},
+        "status": if go { "DEPLOYED" } else if promoted { "DEPLOYED_WITH_FAILURES" } else { "ROLLED_BACK" },
+        "url": report.proxy_url, "version": manifest.id,
+        "deployment_time": report.seconds,
+        "zero_downtime": {"steady_requests": steady.sent, "failed": failed_requests,
+            "failed_by_backend": steady.failed_by_backend},
         "report": report,
     });
     Ok(if go {
         (GateOutcome::Passed, summary, evidence)
-    } else if outcome == "promoted" {
+    } else if promoted {
         failed(
             format!(
                 "NO-GO: green went live but the steady client saw {failed_requests} failed requests during the shift (downtime): {summary}"
@@ -631,48 +590,44 @@ pub(crate) async fn monitor(
         .monitor(&MonitorRequest {
             window_secs: window,
             rps,
-            thresholds,
+            thresholds: thresholds.clone(),
         })
         .await
     {
         Ok(report) => report,
         Err(error) => return Ok(failed(format!("monitoring failed: {error}"), Value::Null)),
     };
-    let alerts = report["alerts"].as_array().cloned().unwrap_or_default();
-    let level_of = |alert: &Value| match alert["level"].as_str() {
-        Some("critical") => AlertLevel::Critical,
-        _ => AlertLevel::Warning,
+    let fail_on = match check.fail_on {
+        AlertLevel::Warning => Level::Warning,
+        AlertLevel::Critical => Level::Critical,
     };
-    let blocking: Vec<&Value> = alerts
+    let blocking = report
+        .alerts
         .iter()
-        .filter(|alert| level_of(alert) >= check.fail_on)
-        .collect();
-    let figures = &report["figures"];
-    let evidence = json!({
-        "p50_ms": figures["p50_ms"], "p95_ms": figures["p95_ms"], "p99_ms": figures["p99_ms"],
-        "throughput_rps": figures["throughput_rps"], "error_rate_percent": figures["error_rate_percent"],
-        "uptime_percent": figures["availability_percent"],
-        "db_pool_max_usage_percent": figures["db_pool_max_usage_percent"],
-        "requests": figures["requests"], "window_secs": report["window_secs"],
-        "synthetic_rps": report["synthetic_rps"], "endpoints": report["endpoints"],
-        "alerts": alerts, "release": report["release"],
-        "thresholds": {"p95_ms": {"warning": values[0], "critical": values[1]},
-            "error_rate_percent": {"warning": values[2], "critical": values[3]},
-            "availability_percent": {"critical_below": values[4]}, "db_pool_percent": {"warning": values[5]}},
-    });
+        .filter(|alert| alert.level >= fail_on)
+        .count();
+    let figures = &report.figures;
     let summary = format!(
-        "{} requests in {:.0} s (synthetic {} req/s included): p95 {:.1} ms, error rate {:.2}%, availability {:.2}%; {} alerts ({} at or above {:?})",
-        figures["requests"].as_u64().unwrap_or(0),
-        report["window_secs"].as_f64().unwrap_or(0.0),
+        "{} requests in {:.0} s (synthetic {} req/s included): p95 {:.1} ms, error rate {:.2}%, availability {:.2}%; {} alerts ({blocking} at or above {:?})",
+        figures.requests,
+        report.window_secs,
         rps,
-        figures["p95_ms"].as_f64().unwrap_or(0.0),
-        figures["error_rate_percent"].as_f64().unwrap_or(0.0),
-        figures["availability_percent"].as_f64().unwrap_or(0.0),
-        alerts.len(),
-        blocking.len(),
+        figures.p95_ms,
+        figures.error_rate_percent,
+        figures.availability_percent,
+        report.alerts.len(),
         check.fail_on
     );
-    Ok(if blocking.is_empty() {
+    let evidence = json!({
+        "p50_ms": figures.p50_ms, "p95_ms": figures.p95_ms, "p99_ms": figures.p99_ms,
+        "throughput_rps": figures.throughput_rps, "error_rate_percent": figures.error_rate_percent,
+        "uptime_percent": figures.availability_percent,
+        "db_pool_max_usage_percent": figures.db_pool_max_usage_percent,
+        "requests": figures.requests, "window_secs": report.window_secs,
+        "synthetic_rps": report.synthetic_rps, "endpoints": report.endpoints,
+        "alerts": report.alerts, "release": report.release, "thresholds": thresholds,
+    });
+    Ok(if blocking == 0 {
         (GateOutcome::Passed, summary, evidence)
     } else {
         failed(summary, evidence)

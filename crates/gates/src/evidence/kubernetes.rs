@@ -44,6 +44,15 @@ pub(crate) async fn evaluate(
         .ok()
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
         .and_then(|value| value["live"].as_str().map(str::to_string));
+    // Every step's watch time is read before anything is applied.
+    let mut watches = Vec::new();
+    for (index, step) in check.rollout.steps.iter().enumerate() {
+        let field = format!("rollout.steps[{index}].watch_secs");
+        match super::deploy::number(&step.watch_secs, &field, context)? {
+            Ok(watch) => watches.push(watch),
+            Err(reason) => return Ok(failed(reason, Value::Null)),
+        }
+    }
     let version = template::render(&spec.version, context.vars)?;
     let namespace = spec.namespace.clone().unwrap_or_else(|| "default".into());
     let (gateway_namespace, gateway_name) = match spec.gateway.split_once('/') {
@@ -143,12 +152,7 @@ pub(crate) async fn evaluate(
     }
     let mut steps = Vec::new();
     if plan.blue.is_some() {
-        for step in &check.rollout.steps {
-            let watch = template::render(&step.watch_secs, context.vars)?
-                .trim()
-                .parse::<f64>()
-                .unwrap_or(0.0)
-                .max(0.0);
+        for (step, watch) in check.rollout.steps.iter().zip(watches) {
             let weights = (100 - step.percent.min(100), step.percent.min(100));
             if let Err(error) = kubernetes::set_weights(&options, &plan, weights).await {
                 let _ = kubernetes::set_weights(&options, &plan, (100, 0)).await;

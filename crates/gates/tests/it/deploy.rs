@@ -170,3 +170,54 @@ async fn kubernetes_with_a_cluster_applies_and_moves_the_weights() {
         "{calls}"
     );
 }
+
+#[tokio::test]
+async fn staging_that_never_becomes_ready_is_no_go() {
+    let fixture = Fixture::new();
+    std::fs::write(
+        fixture.dir.path().join("openapi.json"),
+        r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}"#,
+    )
+    .unwrap();
+    let mut gate = deploy_gate(&fixture, DeployTarget::Local, None);
+    if let Some(check) = gate.deploy.as_mut() {
+        check.environment = Environment::Staging;
+        check.service.run = Some("exec sleep 60".into());
+        check.service.startup_timeout_secs = Some(1);
+    }
+    let report = fixture.check(&gate).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert!(
+        report.summary.starts_with("NO-GO: staging did not start"),
+        "{}",
+        report.summary
+    );
+    assert_eq!(report.evidence["decision"], "NO-GO");
+}
+
+#[tokio::test]
+async fn monitoring_with_nothing_deployed_fails() {
+    let fixture = Fixture::new();
+    let gate = Gate {
+        monitor: Some(apiwright_workflow::MonitorCheck {
+            name: Some("books".into()),
+            state_dir: Some(fixture.dir.path().join("deploy").display().to_string()),
+            window_secs: Some("1".into()),
+            traffic_rps: None,
+            thresholds: apiwright_workflow::AlertThresholds::default(),
+            fail_on: apiwright_workflow::AlertLevel::Critical,
+        }),
+        ..gate("monitoring")
+    };
+    let report = fixture.check(&gate).await.unwrap();
+    assert_eq!(report.outcome, GateOutcome::Failed);
+    assert!(
+        report.summary.contains("nothing to monitor"),
+        "{}",
+        report.summary
+    );
+    assert!(
+        !fixture.dir.path().join("deploy").exists(),
+        "looking must not create the deployment"
+    );
+}

@@ -94,7 +94,7 @@ async fn good_releases_shift_without_a_failed_request_and_bad_ones_roll_back() {
 
     // First release: nothing to shift from; green serves everything, watched for a window.
     let v1 = release(&dir, "none");
-    let first = supervisor.deploy(&request(&v1), listen()).await.unwrap();
+    let first = supervisor.deploy(&request(&v1)).await.unwrap();
     assert_eq!(first.outcome, DeployOutcome::Promoted, "{}", first.summary);
     assert_eq!(
         first.steady.as_ref().unwrap().failed,
@@ -106,7 +106,7 @@ async fn good_releases_shift_without_a_failed_request_and_bad_ones_roll_back() {
 
     // A good second release: 10% → 50% → 100% with the steady client, zero failures.
     let v2 = release(&dir, "none");
-    let good = supervisor.deploy(&request(&v2), listen()).await.unwrap();
+    let good = supervisor.deploy(&request(&v2)).await.unwrap();
     assert_eq!(good.outcome, DeployOutcome::Promoted, "{}", good.summary);
     let steady = good.steady.as_ref().unwrap();
     assert_eq!(steady.failed, 0, "zero downtime: {:?}", steady.failures);
@@ -137,7 +137,7 @@ async fn good_releases_shift_without_a_failed_request_and_bad_ones_roll_back() {
 
     // A slow release: p95 over the 150 ms objective at 10% → back to blue (v2).
     let slow = release(&dir, "slow-endpoint");
-    let report = supervisor.deploy(&request(&slow), listen()).await.unwrap();
+    let report = supervisor.deploy(&request(&slow)).await.unwrap();
     assert_eq!(
         report.outcome,
         DeployOutcome::RolledBack,
@@ -181,14 +181,11 @@ async fn a_release_that_fails_its_health_check_or_answers_5xx_never_keeps_traffi
         .await
         .unwrap();
     let v1 = release(&dir, "none");
-    let first = supervisor.deploy(&request(&v1), listen()).await.unwrap();
+    let first = supervisor.deploy(&request(&v1)).await.unwrap();
     assert_eq!(first.outcome, DeployOutcome::Promoted, "{}", first.summary);
 
     let unhealthy = release(&dir, "unhealthy");
-    let report = supervisor
-        .deploy(&request(&unhealthy), listen())
-        .await
-        .unwrap();
+    let report = supervisor.deploy(&request(&unhealthy)).await.unwrap();
     assert_eq!(
         report.outcome,
         DeployOutcome::Rejected,
@@ -203,10 +200,7 @@ async fn a_release_that_fails_its_health_check_or_answers_5xx_never_keeps_traffi
     assert_eq!(report.startup["ready"], false);
 
     let broken = release(&dir, "server-error");
-    let report = supervisor
-        .deploy(&request(&broken), listen())
-        .await
-        .unwrap();
+    let report = supervisor.deploy(&request(&broken)).await.unwrap();
     assert_eq!(
         report.outcome,
         DeployOutcome::RolledBack,
@@ -230,5 +224,59 @@ async fn a_release_that_fails_its_health_check_or_answers_5xx_never_keeps_traffi
         .map(|event| event.kind.as_str())
         .collect();
     assert_eq!(kinds, ["deployed", "rejected", "rolled_back"]);
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_a_slow_live_release_raises_the_latency_alerts() {
+    use apiwright_deploy::monitor::AlertThresholds;
+    use apiwright_deploy::monitor::Level;
+    let state = tempfile::tempdir().unwrap();
+    let dir = DeploymentDir::open(state.path(), "notes").unwrap();
+    let mut supervisor = Supervisor::open(dir.clone(), "notes", listen())
+        .await
+        .unwrap();
+    // Live without a latency objective, so the slow list is deployed and then watched.
+    let slow = release(&dir, "slow-endpoint");
+    let mut first = request(&slow);
+    first.plan.p95_ms = None;
+    let deployed = supervisor.deploy(&first).await.unwrap();
+    assert_eq!(
+        deployed.outcome,
+        DeployOutcome::Promoted,
+        "{}",
+        deployed.summary
+    );
+    let thresholds = AlertThresholds {
+        p95_warning_ms: 50.0,
+        p95_critical_ms: 100.0,
+        ..AlertThresholds::default()
+    };
+    let report = supervisor
+        .monitor(std::time::Duration::from_secs(3), 20.0, &thresholds)
+        .await
+        .unwrap();
+    assert!(report.figures.requests > 20, "{report:?}");
+    assert!(report.figures.p95_ms > 100.0, "{report:?}");
+    let p95: Vec<&apiwright_deploy::monitor::Alert> = report
+        .alerts
+        .iter()
+        .filter(|alert| alert.metric == "p95_ms")
+        .collect();
+    assert_eq!(p95.len(), 1, "{:?}", report.alerts);
+    assert_eq!(p95[0].level, Level::Critical);
+    // Per endpoint: the slow list stands out, the reads do not.
+    let list = report
+        .endpoints
+        .iter()
+        .find(|endpoint| endpoint["method"] == "GET" && endpoint["route"] == "/api/v1/notes")
+        .unwrap();
+    assert!(list["p95_ms"].as_f64().unwrap() > 250.0, "{list}");
+    let read = report
+        .endpoints
+        .iter()
+        .find(|endpoint| endpoint["route"] == "/api/v1/notes/{id}")
+        .unwrap();
+    assert!(read["p95_ms"].as_f64().unwrap() < 100.0, "{read}");
     supervisor.shutdown().await;
 }
