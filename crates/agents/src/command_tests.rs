@@ -46,6 +46,7 @@ fn request(workspace: PathBuf, writes: &[&str], timeout: Duration) -> StepReques
         prompt: "PROMPT-BODY".into(),
         timeout,
         attempt: 1,
+        services: Default::default(),
         env: vec![],
     }
 }

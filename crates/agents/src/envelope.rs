@@ -87,6 +87,7 @@ pub fn parse_output(
             decisions: envelope.decisions,
             escalation: envelope.escalation,
             usage: envelope.usage,
+            memory: BTreeMap::new(),
         });
     }
     match writes {

@@ -10,6 +10,7 @@ pub mod confidence;
 mod envelope;
 mod prompt;
 mod request;
+mod services;
 
 pub use command::CommandAgent;
 pub use command::CommandAgentConfig;
@@ -26,6 +27,12 @@ pub use request::StepOutput;
 pub use request::StepRequest;
 pub use request::Usage;
 pub use request::WriteTarget;
+pub use services::BoundCheck;
+pub use services::Budget;
+pub use services::DeliverableCheck;
+pub use services::MemoryAccess;
+pub use services::StepServices;
+pub use services::UsageMeter;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -58,6 +58,7 @@ fn request() -> StepRequest {
         prompt: String::new(),
         timeout: Duration::from_secs(60),
         attempt: 1,
+        services: Default::default(),
         env: vec![],
     }
 }

@@ -119,6 +119,8 @@ pub struct StepRequest {
     pub env: Vec<(String, String)>,
     /// Attempt number, 1-based (a resumed or retried step has a higher one).
     pub attempt: u32,
+    /// Memory reads, usage meter, budget and deliverable checks lent by the engine.
+    pub services: crate::services::StepServices,
 }
 
 /// An escalation an agent asks for (seed 003's blocker protocol).
@@ -157,6 +159,9 @@ pub struct StepOutput {
     pub escalation: Option<EscalationRequest>,
     /// Model usage, if any.
     pub usage: Option<Usage>,
+    /// Extra memory entries the agent stored besides its deliverables (full key → value),
+    /// committed with the step; only keys under the step's own namespace are accepted.
+    pub memory: BTreeMap<String, serde_json::Value>,
 }
 
 /// Why an agent failed, classified by who must react.

@@ -224,6 +224,7 @@ fn finish(step: &Step<'_>, mut work: Work) -> Result<StepOutput, AgentError> {
         decisions: work.decisions,
         escalation: work.escalation,
         usage: None,
+        memory: BTreeMap::new(),
     })
 }
 
@@ -350,6 +351,7 @@ pub(crate) mod tests {
             timeout: Duration::from_secs(60),
             env: Vec::new(),
             attempt: 1,
+            services: Default::default(),
         }
     }
 }

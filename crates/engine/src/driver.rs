@@ -600,6 +600,7 @@ impl Engine {
                 .timeout_secs
                 .map_or(self.config.default_step_timeout, Duration::from_secs),
             attempt: task.attempt,
+            services: Default::default(),
             env: self.config.env.clone(),
         };
         request.prompt = self
