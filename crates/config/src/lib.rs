@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod models;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,22 @@ use serde::Deserialize;
 
 pub use error::ConfigError;
 pub use error::Position;
+pub use models::BudgetConfig;
+pub use models::ModelSettings;
+pub use models::PRESETS;
+pub use models::Preset;
+pub use models::Price;
+pub use models::Protocol;
+pub use models::ProviderConfig;
+pub use models::RawBudget;
+pub use models::RawPrice;
+pub use models::RawProvider;
+pub use models::RawProviders;
+pub use models::RawTools;
+pub use models::RoleModel;
+pub use models::ToolsConfig;
+pub use models::preset;
+pub use models::preset_names;
 pub use raw::RawAgent;
 pub use raw::RawConfig;
 pub use raw::RawHooks;
@@ -83,9 +100,9 @@ pub enum ProviderKind {
     Command,
     /// The built-in offline agents.
     Builtin,
-    /// An OpenAI-compatible endpoint (reserved).
+    /// A model behind an OpenAI-compatible chat-completions endpoint.
     Openai,
-    /// Anthropic (reserved).
+    /// A model behind Anthropic's messages API.
     Anthropic,
 }
 
@@ -102,6 +119,16 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// `[prompts]`.
     pub prompts: PromptsConfig,
+    /// `[providers.openai]` with the environment layer.
+    pub openai: ProviderConfig,
+    /// `[providers.anthropic]` with the environment layer.
+    pub anthropic: ProviderConfig,
+    /// `[prices.MODEL]`.
+    pub prices: BTreeMap<String, Price>,
+    /// `[budget]`.
+    pub budget: BudgetConfig,
+    /// `[tools]`.
+    pub tools: ToolsConfig,
 }
 
 /// `[store]`.
@@ -125,6 +152,10 @@ pub struct AgentConfig {
     pub timeout_secs: Option<u64>,
     /// Extra environment for the agent (the role's entries over the default's).
     pub env: BTreeMap<String, String>,
+    /// The preset the command came from, if any.
+    pub preset: Option<&'static Preset>,
+    /// Model fields (used by providers `openai` and `anthropic`).
+    pub model: RoleModel,
 }
 
 /// `[hooks]`.
@@ -296,6 +327,21 @@ impl Config {
             .get(role)
             .or_else(|| self.agents.get(DEFAULT_ROLE))
     }
+
+    /// The settings of a model agent playing `role` with `protocol`: the role's model fields
+    /// when the role is configured for that provider, then `[providers.*]` and the
+    /// environment. The error says where a model may be named.
+    pub fn model_settings(&self, role: &str, protocol: Protocol) -> Result<ModelSettings, String> {
+        let role_model = self
+            .agent_for(role)
+            .filter(|agent| Protocol::of(agent.provider) == Some(protocol))
+            .map(|agent| &agent.model);
+        let provider = match protocol {
+            Protocol::OpenAi => &self.openai,
+            Protocol::Anthropic => &self.anthropic,
+        };
+        models::settings(role, role_model, provider, protocol, &self.prices)
+    }
 }
 
 fn resolve(
@@ -303,12 +349,180 @@ fn resolve(
     base_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Issue> {
+    let providers = raw.providers.clone().unwrap_or_default();
     Ok(Config {
         file: None,
         store: resolve_store(raw.store.unwrap_or_default(), base_dir, env)?,
         agents: resolve_agents(raw.agents.unwrap_or_default())?,
         hooks: resolve_hooks(raw.hooks.unwrap_or_default())?,
         prompts: resolve_prompts(raw.prompts.unwrap_or_default(), base_dir)?,
+        openai: resolve_provider(Protocol::OpenAi, providers.openai.unwrap_or_default(), env)?,
+        anthropic: resolve_provider(
+            Protocol::Anthropic,
+            providers.anthropic.unwrap_or_default(),
+            env,
+        )?,
+        prices: resolve_prices(raw.prices.unwrap_or_default())?,
+        budget: resolve_budget(raw.budget.unwrap_or_default())?,
+        tools: resolve_tools(raw.tools.unwrap_or_default())?,
+    })
+}
+
+const KEY_IN_FILE: &str = "API keys are read only from the environment, never from apiwright.toml: \
+     remove `api_key` and set `api_key_env` to the name of the variable that holds the key";
+
+fn check_url(path: Vec<Segment>, url: &str) -> Result<(), Issue> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        issue(
+            path,
+            format!("expected an http:// or https:// URL, found `{url}`"),
+        )
+    }
+}
+
+fn check_env_name(path: Vec<Segment>, name: &str) -> Result<(), Issue> {
+    if name.is_empty() || name.contains(['=', '\0']) || name.contains(char::is_whitespace) {
+        issue(
+            path,
+            format!("expected the name of an environment variable, found `{name}`"),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+fn check_temperature(path: Vec<Segment>, temperature: Option<f64>) -> Result<(), Issue> {
+    match temperature {
+        Some(t) if !(0.0..=2.0).contains(&t) => {
+            issue(path, format!("expected a temperature in 0..=2, found {t}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn resolve_provider(
+    protocol: Protocol,
+    raw: RawProvider,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProviderConfig, Issue> {
+    let at = |field: &str| vec![key("providers"), key(protocol.name()), key(field)];
+    if raw.api_key.is_some() {
+        return key_issue(at("api_key"), KEY_IN_FILE);
+    }
+    if let Some(url) = &raw.base_url {
+        check_url(at("base_url"), url)?;
+    }
+    if let Some(model) = &raw.model {
+        non_empty(at("model"), "a model name", model)?;
+    }
+    if let Some(name) = &raw.api_key_env {
+        check_env_name(at("api_key_env"), name)?;
+    }
+    if raw.request_timeout_secs == Some(0) {
+        return issue(
+            at("request_timeout_secs"),
+            "expected a positive number of seconds, found 0",
+        );
+    }
+    if raw.max_output_tokens == Some(0) {
+        return issue(
+            at("max_output_tokens"),
+            "expected a positive number, found 0",
+        );
+    }
+    check_temperature(at("temperature"), raw.temperature)?;
+    let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    Ok(ProviderConfig {
+        base_url: from_env(protocol.base_url_env()).or_else(|| raw.base_url.clone()),
+        model: raw.model.clone().or_else(|| from_env(protocol.model_env())),
+        raw,
+    })
+}
+
+fn resolve_prices(raw: BTreeMap<String, RawPrice>) -> Result<BTreeMap<String, Price>, Issue> {
+    let mut prices = BTreeMap::new();
+    for (model, price) in raw {
+        let mut resolved = Price::default();
+        for (field, value, slot) in [
+            (
+                "input_per_mtok",
+                price.input_per_mtok,
+                &mut resolved.input_per_mtok,
+            ),
+            (
+                "output_per_mtok",
+                price.output_per_mtok,
+                &mut resolved.output_per_mtok,
+            ),
+        ] {
+            match value {
+                Some(v) if v.is_finite() && v >= 0.0 => *slot = v,
+                Some(v) => {
+                    return issue(
+                        vec![key("prices"), key(&model), key(field)],
+                        format!(
+                            "expected a price in US dollars per million tokens (>= 0), found {v}"
+                        ),
+                    );
+                }
+                None => {
+                    return key_issue(
+                        vec![key("prices"), key(&model)],
+                        format!("expected `{field}` (US dollars per million tokens), found none"),
+                    );
+                }
+            }
+        }
+        prices.insert(model, resolved);
+    }
+    Ok(prices)
+}
+
+fn resolve_budget(raw: RawBudget) -> Result<BudgetConfig, Issue> {
+    if raw.max_tokens == Some(0) {
+        return issue(
+            vec![key("budget"), key("max_tokens")],
+            "expected a positive number of tokens, found 0",
+        );
+    }
+    if let Some(cost) = raw.max_cost_usd
+        && !(cost.is_finite() && cost > 0.0)
+    {
+        return issue(
+            vec![key("budget"), key("max_cost_usd")],
+            format!("expected a positive amount of US dollars, found {cost}"),
+        );
+    }
+    Ok(BudgetConfig {
+        max_tokens: raw.max_tokens,
+        max_cost_usd: raw.max_cost_usd,
+    })
+}
+
+fn resolve_tools(raw: RawTools) -> Result<ToolsConfig, Issue> {
+    let defaults = ToolsConfig::default();
+    if raw.bash_timeout_secs == Some(0) {
+        return issue(
+            vec![key("tools"), key("bash_timeout_secs")],
+            "expected a positive number of seconds, found 0",
+        );
+    }
+    if let Some(limit) = raw.output_limit_bytes
+        && limit < 1000
+    {
+        return issue(
+            vec![key("tools"), key("output_limit_bytes")],
+            format!("expected at least 1000 bytes, found {limit}"),
+        );
+    }
+    Ok(ToolsConfig {
+        bash: raw.bash.unwrap_or(defaults.bash),
+        bash_timeout_secs: raw.bash_timeout_secs.unwrap_or(defaults.bash_timeout_secs),
+        output_limit_bytes: raw
+            .output_limit_bytes
+            .unwrap_or(defaults.output_limit_bytes),
     })
 }
 
@@ -355,6 +569,51 @@ fn check_agent(role: &str, agent: &RawAgent) -> Result<(), Issue> {
     if let Some(command) = &agent.command {
         non_empty(at("command"), "a shell command line", command)?;
     }
+    if agent.api_key.is_some() {
+        return key_issue(at("api_key"), KEY_IN_FILE);
+    }
+    if let Some(name) = &agent.preset
+        && models::preset(name).is_none()
+    {
+        return issue(
+            at("preset"),
+            format!(
+                "unknown preset `{name}`, expected one of {}",
+                models::preset_names()
+            ),
+        );
+    }
+    if agent.preset.is_some() && agent.command.is_some() {
+        return key_issue(
+            at("preset"),
+            "expected either `preset` or `command`, found both (a preset is a ready-made command)",
+        );
+    }
+    if let Some(model) = &agent.model {
+        non_empty(at("model"), "a model name", model)?;
+    }
+    if let Some(url) = &agent.base_url {
+        check_url(at("base_url"), url)?;
+    }
+    if let Some(name) = &agent.api_key_env {
+        check_env_name(at("api_key_env"), name)?;
+    }
+    if agent.max_turns == Some(0) {
+        return issue(
+            at("max_turns"),
+            "expected a positive number of turns, found 0",
+        );
+    }
+    if agent.max_step_tokens == Some(0) {
+        return issue(at("max_step_tokens"), "expected a positive number, found 0");
+    }
+    if agent.max_output_tokens == Some(0) {
+        return issue(
+            at("max_output_tokens"),
+            "expected a positive number, found 0",
+        );
+    }
+    check_temperature(at("temperature"), agent.temperature)?;
     if agent.timeout_secs == Some(0) {
         return issue(
             at("timeout_secs"),
@@ -390,7 +649,22 @@ fn resolve_agents(raw: BTreeMap<String, RawAgent>) -> Result<BTreeMap<String, Ag
     let mut agents = BTreeMap::new();
     for (role, agent) in raw {
         let explicit_provider = agent.provider.is_some();
-        let command = agent.command.or_else(|| fallback.command.clone());
+        // A role's own preset or command wins over anything inherited.
+        let preset = match (&agent.preset, &agent.command) {
+            (Some(name), _) => models::preset(name),
+            (None, Some(_)) => None,
+            (None, None) => fallback.preset.as_deref().and_then(models::preset),
+        };
+        let command = match preset {
+            Some(preset) => Some(preset.command.to_string()),
+            None => agent.command.clone().or_else(|| {
+                fallback
+                    .preset
+                    .is_none()
+                    .then(|| fallback.command.clone())
+                    .flatten()
+            }),
+        };
         let provider = match agent.provider.or(fallback.provider) {
             Some(provider) => provider,
             None if command.is_some() => ProviderKind::Command,
@@ -413,6 +687,17 @@ fn resolve_agents(raw: BTreeMap<String, RawAgent>) -> Result<BTreeMap<String, Ag
             command,
             timeout_secs: agent.timeout_secs.or(fallback.timeout_secs),
             env,
+            preset,
+            model: RoleModel {
+                model: agent.model.or_else(|| fallback.model.clone()),
+                base_url: agent.base_url.or_else(|| fallback.base_url.clone()),
+                api_key_env: agent.api_key_env.or_else(|| fallback.api_key_env.clone()),
+                max_turns: agent.max_turns.or(fallback.max_turns),
+                max_step_tokens: agent.max_step_tokens.or(fallback.max_step_tokens),
+                max_output_tokens: agent.max_output_tokens.or(fallback.max_output_tokens),
+                temperature: agent.temperature.or(fallback.temperature),
+                stream: agent.stream.or(fallback.stream),
+            },
         };
         agents.insert(role, resolved);
     }

@@ -8,6 +8,10 @@ use serde::Deserialize;
 
 use crate::Durability;
 use crate::ProviderKind;
+use crate::models::RawBudget;
+use crate::models::RawPrice;
+use crate::models::RawProviders;
+use crate::models::RawTools;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -21,6 +25,14 @@ pub struct RawConfig {
     pub hooks: Option<RawHooks>,
     /// `[prompts]`.
     pub prompts: Option<RawPrompts>,
+    /// `[providers.openai]`, `[providers.anthropic]`.
+    pub providers: Option<RawProviders>,
+    /// `[prices.MODEL]`.
+    pub prices: Option<BTreeMap<String, RawPrice>>,
+    /// `[budget]`.
+    pub budget: Option<RawBudget>,
+    /// `[tools]`.
+    pub tools: Option<RawTools>,
 }
 
 /// `[store]`.
@@ -45,6 +57,26 @@ pub struct RawAgent {
     pub timeout_secs: Option<u64>,
     /// Extra environment for the agent process.
     pub env: Option<BTreeMap<String, String>>,
+    /// A ready-made command line for a coding-agent CLI (provider `command`).
+    pub preset: Option<String>,
+    /// Model name (providers `openai`, `anthropic`).
+    pub model: Option<String>,
+    /// Endpoint for this role.
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key for this role.
+    pub api_key_env: Option<String>,
+    /// Most model turns per step.
+    pub max_turns: Option<u32>,
+    /// Most tokens (input + output) per step.
+    pub max_step_tokens: Option<u64>,
+    /// Output tokens per model turn.
+    pub max_output_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Stream answers.
+    pub stream: Option<bool>,
+    /// Refused with a clear message: keys come only from the environment.
+    pub api_key: Option<toml::Value>,
 }
 
 /// `[hooks]`.

@@ -272,7 +272,7 @@ fn unknown_fields_are_rejected() {
     assert_eq!(
         err("\n\n[storage]\npath = \"x\"\n"),
         "apiwright.toml:3:2: storage: unknown field `storage`, expected one of \
-         `store`, `agents`, `hooks`, `prompts`"
+         `store`, `agents`, `hooks`, `prompts`, `providers`, `prices`, `budget`, `tools`"
     );
 }
 
@@ -373,4 +373,156 @@ fn resolve_without_file_names_field_only() {
             .starts_with("apiwright.toml: hooks.events.bogus: unknown workflow event kind `bogus`"),
         "{error}"
     );
+}
+
+fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_string())
+    }
+}
+
+#[test]
+fn model_settings_layer_role_provider_and_environment() {
+    let text = r#"
+[providers.openai]
+base_url = "http://127.0.0.1:8080/v1"
+model = "file-model"
+stream = true
+retries = 2
+
+[agents.default]
+provider = "openai"
+max_turns = 7
+
+[agents.tester]
+provider = "openai"
+model = "tester-model"
+temperature = 0.1
+
+[agents.reviewer]
+provider = "anthropic"
+model = "claude-x"
+
+[prices."tester-model"]
+input_per_mtok = 1.0
+output_per_mtok = 4.0
+"#;
+    let env = env_of(&[("OPENAI_BASE_URL", "http://10.0.0.1/v1")]);
+    let config = Config::from_toml_str(text, Path::new("apiwright.toml"), &env).unwrap();
+    let tester = config
+        .model_settings("tester", crate::Protocol::OpenAi)
+        .unwrap();
+    assert_eq!(tester.model, "tester-model");
+    assert_eq!(
+        tester.base_url, "http://10.0.0.1/v1",
+        "the environment overrides the file's endpoint"
+    );
+    assert!(!tester.official_endpoint);
+    assert!(tester.stream);
+    assert_eq!(tester.retries, 2);
+    assert_eq!(tester.max_turns, 7, "inherited from [agents.default]");
+    assert_eq!(tester.temperature, Some(0.1));
+    assert_eq!(tester.api_key_env, "OPENAI_API_KEY");
+    let price = tester.price.unwrap();
+    assert!((price.cost(1_000_000, 500_000) - 3.0).abs() < 1e-9);
+    // A role configured for Anthropic does not lend its model to an OpenAI override.
+    let reviewer = config
+        .model_settings("reviewer", crate::Protocol::OpenAi)
+        .unwrap();
+    assert_eq!(reviewer.model, "file-model");
+    let reviewer = config
+        .model_settings("reviewer", crate::Protocol::Anthropic)
+        .unwrap();
+    assert_eq!(reviewer.model, "claude-x");
+    assert_eq!(reviewer.base_url, "https://api.anthropic.com");
+    assert!(reviewer.official_endpoint);
+}
+
+#[test]
+fn a_model_must_be_named_somewhere() {
+    let config = ok("[agents.default]\nprovider = \"anthropic\"\n");
+    let error = config
+        .model_settings("tester", crate::Protocol::Anthropic)
+        .unwrap_err();
+    assert!(error.contains("no model for role `tester`"), "{error}");
+    assert!(error.contains("ANTHROPIC_MODEL"), "{error}");
+    let env = env_of(&[("ANTHROPIC_MODEL", "claude-env")]);
+    let config = Config::from_toml_str("", Path::new("apiwright.toml"), &env).unwrap();
+    let settings = config
+        .model_settings("tester", crate::Protocol::Anthropic)
+        .unwrap();
+    assert_eq!(settings.model, "claude-env");
+}
+
+#[test]
+fn keys_in_the_file_are_refused_with_where_they_belong() {
+    let error = err("[providers.openai]\napi_key = \"sk-secret\"\n");
+    assert!(
+        error.starts_with("apiwright.toml:2:1: providers.openai.api_key: API keys are read only from the environment"),
+        "{error}"
+    );
+    assert!(!error.contains("sk-secret"), "{error}");
+    let error = err("[agents.tester]\nprovider = \"openai\"\napi_key = \"sk-secret\"\n");
+    assert!(error.contains("agents.tester.api_key"), "{error}");
+    assert!(!error.contains("sk-secret"), "{error}");
+}
+
+#[test]
+fn presets_expand_to_commands_and_unknown_ones_are_named() {
+    let config = ok(
+        "[agents.default]\npreset = \"claude-code\"\n[agents.tester]\ncommand = \"./mine.sh\"\n",
+    );
+    let default = config.agent_for("anyone").unwrap();
+    assert_eq!(default.provider, ProviderKind::Command);
+    assert_eq!(default.preset.map(|p| p.program), Some("claude"));
+    assert!(
+        default
+            .command
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("claude -p")
+    );
+    let tester = config.agent_for("tester").unwrap();
+    assert_eq!(
+        tester.preset, None,
+        "a role's own command wins over an inherited preset"
+    );
+    assert_eq!(tester.command.as_deref(), Some("./mine.sh"));
+    let error = err("[agents.default]\npreset = \"cursor\"\n");
+    assert!(
+        error.contains("agents.default.preset: unknown preset `cursor`"),
+        "{error}"
+    );
+    assert!(error.contains("`claude-code`"), "{error}");
+    let error = err("[agents.default]\npreset = \"codex\"\ncommand = \"x\"\n");
+    assert!(error.contains("either `preset` or `command`"), "{error}");
+}
+
+#[test]
+fn budget_prices_tools_and_urls_are_validated() {
+    let config = ok(
+        "[budget]\nmax_tokens = 1000\nmax_cost_usd = 2.5\n[tools]\nbash = false\nbash_timeout_secs = 9\n",
+    );
+    assert_eq!(config.budget.max_tokens, Some(1000));
+    assert_eq!(config.budget.max_cost_usd, Some(2.5));
+    assert!(!config.tools.bash);
+    assert_eq!(config.tools.bash_timeout_secs, 9);
+    assert_eq!(config.tools.output_limit_bytes, 30_000);
+    assert!(
+        err("[budget]\nmax_cost_usd = -1.0\n")
+            .contains("budget.max_cost_usd: expected a positive amount")
+    );
+    assert!(err("[prices.m]\ninput_per_mtok = 1.0\n").contains("expected `output_per_mtok`"));
+    assert!(
+        err("[providers.anthropic]\nbase_url = \"localhost:1\"\n")
+            .contains("providers.anthropic.base_url: expected an http:// or https:// URL")
+    );
+    assert!(
+        err("[agents.x]\nprovider = \"openai\"\ntemperature = 3.0\n")
+            .contains("expected a temperature in 0..=2")
+    );
+    assert!(err("[tools]\noutput_limit_bytes = 10\n").contains("at least 1000 bytes"));
 }
