@@ -17,6 +17,7 @@ mod evidence;
 mod memory;
 mod openapi;
 mod score;
+mod spec_gate;
 mod service;
 mod shell;
 mod tests_gate;
@@ -30,6 +31,8 @@ use apiwright_workflow::GateCheck;
 use apiwright_workflow::template::Vars;
 
 pub use command::DEFAULT_TIMEOUT;
+pub use memory::content_problems;
+pub use spec_gate::load_spec_at;
 pub use tests_gate::TestCounts;
 
 /// Whether a gate passed.
@@ -99,7 +102,7 @@ pub enum GateError {
     NeedsPerson(String),
     /// The gate sets no check or several.
     #[error(
-        "gate `{0}` must set exactly one of command, tests, coverage, openapi, contract, security, load, deploy, monitor, memory, score, approval, planned"
+        "gate `{0}` must set exactly one of command, tests, coverage, openapi, contract, security, load, deploy, monitor, memory, score, spec, approval, planned"
     )]
     Malformed(String),
 }
@@ -119,6 +122,7 @@ pub async fn evaluate(gate: &Gate, context: &GateContext<'_>) -> Result<GateRepo
         Some(GateCheck::Monitor(check)) => evidence::deploy::monitor(check, context).await?,
         Some(GateCheck::Memory(check)) => memory::evaluate(check, context)?,
         Some(GateCheck::Score(check)) => score::evaluate(check, context)?,
+        Some(GateCheck::Spec(check)) => spec_gate::evaluate(check, context)?,
         Some(GateCheck::Approval(_)) => return Err(GateError::NeedsPerson(gate.id.clone())),
         Some(GateCheck::Planned(check)) => (
             GateOutcome::NotRun,

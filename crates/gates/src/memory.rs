@@ -138,6 +138,26 @@ fn check_content(
     Ok((row, problems))
 }
 
+/// What is wrong with a deliverable against a content check's `fields` and `equals` (empty
+/// when nothing is): the same verdicts the gate gives, so an agent can be told before the
+/// gate runs.
+pub fn content_problems(
+    document: &serde_json::Value,
+    fields: &[String],
+    equals: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut problems: Vec<String> = fields
+        .iter()
+        .filter_map(|field| field_verdict(document, field).err())
+        .collect();
+    problems.extend(
+        equals
+            .iter()
+            .filter_map(|(field, expected)| equals_verdict(document, field, expected).err()),
+    );
+    problems
+}
+
 /// The value at a dotted path; numbers index arrays.
 fn at_path<'v>(
     document: &'v serde_json::Value,

@@ -280,6 +280,9 @@ pub struct Gate {
     /// Require a numeric deliverable within bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<ScoreCheck>,
+    /// Require a stored requirements spec that loads exactly like a user's `--spec` file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecCheck>,
     /// Require a human decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalCheck>,
@@ -319,6 +322,8 @@ pub enum GateCheck<'a> {
     Memory(&'a MemoryCheck),
     /// See [`ScoreCheck`].
     Score(&'a ScoreCheck),
+    /// See [`SpecCheck`].
+    Spec(&'a SpecCheck),
     /// See [`ApprovalCheck`].
     Approval(&'a ApprovalCheck),
     /// See [`PlannedCheck`].
@@ -341,6 +346,7 @@ impl Gate {
             self.monitor.as_ref().map(GateCheck::Monitor),
             self.memory.as_ref().map(GateCheck::Memory),
             self.score.as_ref().map(GateCheck::Score),
+            self.spec.as_ref().map(GateCheck::Spec),
             self.approval.as_ref().map(GateCheck::Approval),
             self.planned.as_ref().map(GateCheck::Planned),
         ]
@@ -367,6 +373,7 @@ impl Gate {
             Some(GateCheck::Monitor(_)) => "monitor",
             Some(GateCheck::Memory(_)) => "memory",
             Some(GateCheck::Score(_)) => "score",
+            Some(GateCheck::Spec(_)) => "spec",
             Some(GateCheck::Approval(_)) => "approval",
             Some(GateCheck::Planned(_)) => "planned",
             None => "invalid",
@@ -527,6 +534,19 @@ pub struct ScoreCheck {
     /// Highest passing value (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+}
+
+/// Require a requirements spec stored in memory (for example one a product-manager agent
+/// wrote from free-text requirements) to load and validate exactly like a user's `--spec`
+/// file (`docs/spec.md`); the evidence lists every diagnostic with its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecCheck {
+    /// Memory key (template) holding the spec: YAML/JSON text, or a JSON object.
+    pub key: String,
+    /// Dotted path to the spec inside a JSON object, for example `spec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Evidence the SOP asks for that this version cannot produce yet (for example load or

@@ -378,6 +378,7 @@ impl Checker<'_> {
                 ("monitor", gate.monitor.is_some()),
                 ("memory", gate.memory.is_some()),
                 ("score", gate.score.is_some()),
+                ("spec", gate.spec.is_some()),
                 ("approval", gate.approval.is_some()),
                 ("planned", gate.planned.is_some()),
             ]
@@ -393,7 +394,7 @@ impl Checker<'_> {
                 self.report(
                     gate_at.clone(),
                     format!(
-                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `approval`, `planned` in gate `{}`, found {found}",
+                        "expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `spec`, `approval`, `planned` in gate `{}`, found {found}",
                         gate.id
                     ),
                 );

@@ -394,8 +394,8 @@ fn a_gate_has_exactly_one_check() {
     assert_eq!(
         errors(&workflow(&phases)),
         [
-            "12:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `approval`, `planned` in gate `g`, found none",
-            "13:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `approval`, `planned` in gate `h`, found `command` and `approval`",
+            "12:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `spec`, `approval`, `planned` in gate `g`, found none",
+            "13:9: expected exactly one of `command`, `tests`, `coverage`, `openapi`, `contract`, `security`, `load`, `deploy`, `monitor`, `memory`, `score`, `spec`, `approval`, `planned` in gate `h`, found `command` and `approval`",
         ]
     );
 }

@@ -337,6 +337,15 @@ pub fn render_show(workflow: &Workflow) -> String {
                         .collect();
                     format!("memory {}", parts.join("; "))
                 }
+                Some(GateCheck::Spec(check)) => format!(
+                    "spec {}{} loads like a --spec file",
+                    check.key,
+                    check
+                        .field
+                        .as_deref()
+                        .map(|f| format!(".{f}"))
+                        .unwrap_or_default()
+                ),
                 Some(GateCheck::Score(check)) => format!(
                     "score {}{}{}{}",
                     check.key,

@@ -112,6 +112,9 @@ fn phase_templates(issues: &mut Vec<Issue>, parameters: &BTreeSet<&str>, phase: 
                 templates.push((contents.index(i).key("key"), &content.key));
             }
         }
+        if let Some(spec) = &gate.spec {
+            templates.push((gate_at.key("spec").key("key"), &spec.key));
+        }
         if let Some(score) = &gate.score {
             templates.push((gate_at.key("score").key("key"), &score.key));
         }

@@ -136,6 +136,9 @@ fn reads(phase: &Phase, p: usize) -> Vec<Read<'_>> {
                 gate_read(content.key.as_str(), contents_at.index(c).key("key"))
             }));
         }
+        if let Some(spec) = &gate.spec {
+            reads.push(gate_read(&spec.key, gate_at.key("spec").key("key")));
+        }
         if let Some(score) = &gate.score {
             reads.push(gate_read(&score.key, gate_at.key("score").key("key")));
         }
