@@ -16,6 +16,7 @@ mod error;
 mod hooks;
 mod memory;
 mod pattern;
+mod prompts;
 mod runs;
 mod schema;
 mod sql;
@@ -37,6 +38,7 @@ pub use runs::EventRecord;
 pub use runs::NewEvent;
 pub use runs::NewRun;
 pub use runs::RunRecord;
+pub use prompts::StepPrompt;
 pub use runs::RunStatus;
 
 use std::path::Path;

@@ -32,19 +32,21 @@ fn migrations_are_idempotent_on_reopen() {
         store.memory_put(&write("k", text("v"), "t")).unwrap();
     }
     let first = schema_of(&path);
-    assert_eq!(first.0, 1);
+    assert_eq!(first.0, 2);
     assert_eq!(
         first.1,
         [
             "index hooks_session",
             "index memory_history_key",
             "index runs_created",
+            "index step_prompts_step",
             "table events",
             "table hooks",
             "table memory",
             "table memory_history",
             "table run_definitions",
             "table runs",
+            "table step_prompts",
         ]
     );
     for durability in [Durability::Normal, Durability::Full, Durability::Normal] {
