@@ -81,7 +81,10 @@ impl UsageMeter {
 
     /// Model turns so far.
     pub fn turns(&self) -> u32 {
-        self.inner.lock().map(|state| state.turns).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|state| state.turns)
+            .unwrap_or_default()
     }
 }
 
@@ -128,6 +131,12 @@ pub struct StepServices {
     pub budget: Budget,
     /// Checks per deliverable.
     pub checks: Vec<BoundCheck>,
+    /// Key prefix (ending in `/`) under which the step may store memory besides its
+    /// deliverables (the step's own namespace); `None`: deliverables only.
+    pub namespace: Option<String>,
+    /// The conversation a model agent had, set when it stops (however it stops); the engine
+    /// keeps it with the attempt's prompt for review.
+    pub transcript: Arc<Mutex<Option<serde_json::Value>>>,
 }
 
 impl std::fmt::Debug for StepServices {
@@ -137,7 +146,8 @@ impl std::fmt::Debug for StepServices {
             .field("meter", &self.meter)
             .field("budget", &self.budget)
             .field("checks", &self.checks)
-            .finish()
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
     }
 }
 
@@ -182,13 +192,23 @@ mod tests {
             output_tokens: 41,
             cost_usd: 0.0,
         };
-        assert!(budget.exceeded_by(&tokens).unwrap_or_default().contains("token budget"));
+        assert!(
+            budget
+                .exceeded_by(&tokens)
+                .unwrap_or_default()
+                .contains("token budget")
+        );
         let cost = Usage {
             input_tokens: 0,
             output_tokens: 0,
             cost_usd: 1.5,
         };
-        assert!(budget.exceeded_by(&cost).unwrap_or_default().contains("cost budget"));
+        assert!(
+            budget
+                .exceeded_by(&cost)
+                .unwrap_or_default()
+                .contains("cost budget")
+        );
         assert_eq!(Budget::default().exceeded_by(&cost), None);
     }
 }

@@ -257,6 +257,7 @@ fn run_variant(
             default_step_timeout: Duration::from_secs(600),
             default_gate_timeout: Duration::from_secs(600),
             env: Vec::new(),
+            budget: Default::default(),
         },
     );
     let run_id = apiwright_engine::new_run_id();

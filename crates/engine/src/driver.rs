@@ -11,10 +11,15 @@ use std::time::Instant;
 
 use apiwright_agents::AgentError;
 use apiwright_agents::AnyAgent;
+use apiwright_agents::Budget;
 use apiwright_agents::ContextEntry;
+use apiwright_agents::MemoryAccess;
 use apiwright_agents::PromptRenderer;
 use apiwright_agents::StepOutput;
 use apiwright_agents::StepRequest;
+use apiwright_agents::StepServices;
+use apiwright_agents::Usage;
+use apiwright_agents::UsageMeter;
 use apiwright_agents::WriteTarget;
 use apiwright_gates::GateContext;
 use apiwright_gates::GateOutcome;
@@ -67,6 +72,8 @@ pub struct EngineConfig {
     pub default_gate_timeout: Duration,
     /// Environment given to every agent and command gate of a run (e.g. `CARGO_TARGET_DIR`).
     pub env: Vec<(String, String)>,
+    /// What one run may spend on models (tokens, US dollars); `Budget::default()`: no limit.
+    pub budget: Budget,
 }
 
 /// How a call to [`Engine::drive`] ended.
@@ -106,6 +113,8 @@ pub struct Engine {
     store: Store,
     config: EngineConfig,
     observer: Option<Observer>,
+    /// Memory reads lent to agents (a connection of its own), opened on first use.
+    memory: std::sync::OnceLock<Option<Arc<dyn MemoryAccess>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -129,6 +138,10 @@ struct StepResult {
     writes: Vec<WriteTarget>,
     result: Result<StepOutput, AgentError>,
     elapsed: Duration,
+    /// Model usage metered while the attempt ran (also when it failed).
+    meter: Arc<UsageMeter>,
+    namespace: Option<String>,
+    transcript: Arc<std::sync::Mutex<Option<serde_json::Value>>>,
 }
 
 struct ActiveRun {
@@ -137,6 +150,8 @@ struct ActiveRun {
     workflow_dir: Option<PathBuf>,
     machine: Machine,
     base_vars: Vars,
+    /// Model usage of the run so far (every attempt, finished or failed).
+    spent: Usage,
 }
 
 impl Engine {
@@ -146,6 +161,7 @@ impl Engine {
             store,
             config,
             observer: None,
+            memory: std::sync::OnceLock::new(),
         }
     }
 
@@ -279,7 +295,17 @@ impl Engine {
             });
         }
         let base_vars = run_vars(machine.params(), run_id);
+        let mut spent = Usage::default();
+        for event in self.events(run_id)? {
+            match event {
+                Event::StepFinished { usage, .. } | Event::StepFailed { usage, .. } => {
+                    crate::services::add_usage(&mut spent, usage);
+                }
+                _ => {}
+            }
+        }
         let mut active = ActiveRun {
+            spent,
             run_id: run_id.to_string(),
             workspace: PathBuf::from(&run.workspace),
             workflow_dir: run
@@ -453,7 +479,25 @@ impl Engine {
         let agent_id = step.agent.clone();
         match prepared {
             Ok(request) => {
+                let record = apiwright_store::StepPrompt {
+                    run_id: active.run_id.clone(),
+                    round: task.round.to_string(),
+                    phase: task.round.phase.clone(),
+                    step: step_id.clone(),
+                    item: request.item.clone(),
+                    attempt: task.attempt,
+                    provider: agent.provider().to_string(),
+                    prompt: request.prompt.clone(),
+                    transcript: None,
+                    at: 0,
+                };
+                if let Err(error) = self.store.put_prompt(&record) {
+                    tracing::warn!("could not record the prompt of step {step_id}: {error}");
+                }
                 let writes = request.writes.clone();
+                let meter = Arc::clone(&request.services.meter);
+                let namespace = request.services.namespace.clone();
+                let transcript = Arc::clone(&request.services.transcript);
                 let timeout = request.timeout + STEP_TIMEOUT_GRACE;
                 running.push(Box::pin(async move {
                     let clock = Instant::now();
@@ -477,6 +521,9 @@ impl Engine {
                         writes,
                         result,
                         elapsed: clock.elapsed(),
+                        meter,
+                        namespace,
+                        transcript,
                     }
                 }));
             }
@@ -490,10 +537,26 @@ impl Engine {
                     writes: Vec::new(),
                     result: Err(AgentError::Fatal(problem)),
                     elapsed: Duration::ZERO,
+                    meter: Arc::default(),
+                    namespace: None,
+                    transcript: Arc::default(),
                 })));
             }
         }
         Ok(())
+    }
+
+    /// Memory reads for agents, over a connection of their own; `None` without a database
+    /// file.
+    fn memory_access(&self) -> Option<Arc<dyn MemoryAccess>> {
+        self.memory
+            .get_or_init(|| {
+                self.config
+                    .db_path
+                    .as_deref()
+                    .and_then(crate::services::StoreMemory::open)
+            })
+            .clone()
     }
 
     fn prepare_request(
@@ -565,6 +628,7 @@ impl Engine {
             apiwright_store::validate_key(&key).map_err(|error| error.to_string())?;
             writes.push(WriteTarget { name, key });
         }
+        let writes_for_checks = writes.clone();
         let handoffs = active.machine.handoffs();
         let handoffs = handoffs[handoffs.len().saturating_sub(HANDOFFS_IN_PROMPT)..].to_vec();
         let items = active.machine.items();
@@ -600,7 +664,14 @@ impl Engine {
                 .timeout_secs
                 .map_or(self.config.default_step_timeout, Duration::from_secs),
             attempt: task.attempt,
-            services: Default::default(),
+            services: StepServices {
+                memory: self.memory_access(),
+                meter: Arc::default(),
+                budget: crate::services::remaining(self.config.budget, active.spent),
+                checks: crate::services::checks_for(phase, &writes_for_checks, vars),
+                namespace: crate::services::namespace(&workflow.memory_pattern, vars),
+                transcript: Arc::default(),
+            },
             env: self.config.env.clone(),
         };
         request.prompt = self
@@ -618,8 +689,30 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let duration_ms = u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX);
         let round = result.task.round.clone();
+        let metered = result.meter.usage();
+        let transcript = result
+            .transcript
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.take());
+        if let Some(transcript) = transcript
+            && let Err(error) = self.store.put_transcript(
+                &active.run_id,
+                &round.to_string(),
+                &result.step_id,
+                result.task.attempt,
+                &transcript,
+            )
+        {
+            tracing::warn!(
+                "could not record the transcript of step {}: {error}",
+                result.step_id
+            );
+        }
         match result.result {
             Ok(output) => {
+                let usage = metered.or(output.usage);
+                crate::services::add_usage(&mut active.spent, usage);
                 let mut memory = Vec::new();
                 for write in &result.writes {
                     let Some(value) = output.deliverables.get(&write.name) else {
@@ -640,6 +733,41 @@ impl Engine {
                         ]),
                     });
                 }
+                let tags = |why: String| {
+                    BTreeMap::from([
+                        ("who".to_string(), result.agent.clone()),
+                        ("why".to_string(), why),
+                    ])
+                };
+                for (key, value) in &output.memory {
+                    // The agent's own namespace only: a step must not overwrite another
+                    // agent's deliverables or the run's inputs.
+                    let inside = result
+                        .namespace
+                        .as_deref()
+                        .is_some_and(|prefix| key.starts_with(prefix) && key.len() > prefix.len());
+                    if !inside || apiwright_store::validate_key(key).is_err() {
+                        tracing::warn!(
+                            "step {} stored `{key}` outside its namespace; not kept",
+                            result.step_id
+                        );
+                        continue;
+                    }
+                    if memory.iter().any(|write: &MemoryWrite| &write.key == key) {
+                        continue;
+                    }
+                    memory.push(MemoryWrite {
+                        key: key.clone(),
+                        value: match value {
+                            serde_json::Value::String(text) => Value::Text(text.clone()),
+                            other => Value::Json(other.clone()),
+                        },
+                        tags: tags(format!(
+                            "run {} {round} step {} (agent memory)",
+                            active.run_id, result.step_id
+                        )),
+                    });
+                }
                 let mut events = vec![Event::StepFinished {
                     round: round.clone(),
                     step: result.step_id.clone(),
@@ -649,7 +777,7 @@ impl Engine {
                     decisions: output.decisions,
                     deliverables: memory.iter().map(|write| write.key.clone()).collect(),
                     duration_ms,
-                    usage: output.usage,
+                    usage,
                 }];
                 if let Some(escalation) = output.escalation {
                     events.push(Event::Escalated {
@@ -665,6 +793,7 @@ impl Engine {
                 self.record(&active.run_id, &mut active.machine, events, memory)
             }
             Err(error) => {
+                crate::services::add_usage(&mut active.spent, metered);
                 let event = Event::StepFailed {
                     round,
                     step: result.step_id,
@@ -672,6 +801,7 @@ impl Engine {
                     retryable: error.is_retryable(),
                     error: error.to_string(),
                     duration_ms,
+                    usage: metered,
                 };
                 self.record(&active.run_id, &mut active.machine, vec![event], Vec::new())
             }

@@ -158,6 +158,9 @@ pub enum Event {
         retryable: bool,
         /// Wall time of the attempt.
         duration_ms: u64,
+        /// Model usage of the failed attempt, if any (tokens are spent either way).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
     },
     /// An automated gate was evaluated.
     GateEvaluated {

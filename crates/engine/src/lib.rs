@@ -14,6 +14,7 @@ mod error;
 pub mod event;
 pub mod machine;
 pub mod report;
+mod services;
 mod start;
 mod vars;
 

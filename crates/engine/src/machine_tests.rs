@@ -633,6 +633,7 @@ phases:
             error: "timeout".into(),
             retryable: true,
             duration_ms: 0,
+            usage: None,
         },
     ] {
         machine.apply(&event).unwrap();
@@ -655,6 +656,7 @@ phases:
             error: "timeout again".into(),
             retryable: true,
             duration_ms: 0,
+            usage: None,
         },
     ] {
         machine.apply(&event).unwrap();

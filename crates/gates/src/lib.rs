@@ -17,9 +17,9 @@ mod evidence;
 mod memory;
 mod openapi;
 mod score;
-mod spec_gate;
 mod service;
 mod shell;
+mod spec_gate;
 mod tests_gate;
 
 use std::path::Path;

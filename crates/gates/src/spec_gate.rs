@@ -17,7 +17,9 @@ pub(crate) fn evaluate(
     let key = render(&check.key, context.vars)?;
     let entry = context.store.memory_get(&key)?;
     let verdict = match &entry {
-        None => Err(format!("expected a requirements spec at `{key}`, found nothing stored")),
+        None => Err(format!(
+            "expected a requirements spec at `{key}`, found nothing stored"
+        )),
         Some(entry) => {
             let value = match &entry.value {
                 Value::Json(document) => document.clone(),
@@ -53,7 +55,10 @@ pub(crate) fn evaluate(
         }
         Err(problems) => (
             GateOutcome::Failed,
-            format!("the spec at `{key}` is not valid: {}", first_line(&problems)),
+            format!(
+                "the spec at `{key}` is not valid: {}",
+                first_line(&problems)
+            ),
             json!({
                 "key": key,
                 "field": check.field,

@@ -32,13 +32,13 @@ pub use memory::Tags;
 pub use memory::Value;
 pub use memory::validate_key;
 pub use pattern::KeyPattern;
+pub use prompts::StepPrompt;
 pub use runs::Claim;
 pub use runs::Commit;
 pub use runs::EventRecord;
 pub use runs::NewEvent;
 pub use runs::NewRun;
 pub use runs::RunRecord;
-pub use prompts::StepPrompt;
 pub use runs::RunStatus;
 
 use std::path::Path;

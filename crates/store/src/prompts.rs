@@ -35,27 +35,25 @@ pub struct StepPrompt {
 impl Store {
     /// Records the prompt of a step attempt (replacing an earlier record of the same attempt).
     pub fn put_prompt(&self, prompt: &StepPrompt) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR REPLACE INTO step_prompts \
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO step_prompts \
              (run_id, round, phase, step, item, attempt, provider, prompt, transcript, at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                prompt.run_id,
-                prompt.round,
-                prompt.phase,
-                prompt.step,
-                prompt.item,
-                prompt.attempt,
-                prompt.provider,
-                prompt.prompt,
-                prompt
-                    .transcript
-                    .as_ref()
-                    .map(serde_json::Value::to_string),
-                if prompt.at == 0 { now_ms() } else { prompt.at },
-            ],
-        )
-        .ctx("recording a step prompt")?;
+                params![
+                    prompt.run_id,
+                    prompt.round,
+                    prompt.phase,
+                    prompt.step,
+                    prompt.item,
+                    prompt.attempt,
+                    prompt.provider,
+                    prompt.prompt,
+                    prompt.transcript.as_ref().map(serde_json::Value::to_string),
+                    if prompt.at == 0 { now_ms() } else { prompt.at },
+                ],
+            )
+            .ctx("recording a step prompt")?;
         Ok(())
     }
 
@@ -68,12 +66,14 @@ impl Store {
         attempt: u32,
         transcript: &serde_json::Value,
     ) -> Result<bool> {
-        let changed = self.conn.execute(
-            "UPDATE step_prompts SET transcript = ?5 \
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE step_prompts SET transcript = ?5 \
              WHERE run_id = ?1 AND round = ?2 AND step = ?3 AND attempt = ?4",
-            params![run_id, round, step, attempt, transcript.to_string()],
-        )
-        .ctx("recording a step transcript")?;
+                params![run_id, round, step, attempt, transcript.to_string()],
+            )
+            .ctx("recording a step transcript")?;
         Ok(changed > 0)
     }
 
@@ -85,22 +85,23 @@ impl Store {
              ORDER BY at, rowid",
             )
             .ctx("reading step prompts")?;
-        let rows = statement.query_map(params![run_id, step], |row| {
-            let transcript: Option<String> = row.get(8)?;
-            Ok(StepPrompt {
-                run_id: row.get(0)?,
-                round: row.get(1)?,
-                phase: row.get(2)?,
-                step: row.get(3)?,
-                item: row.get(4)?,
-                attempt: row.get(5)?,
-                provider: row.get(6)?,
-                prompt: row.get(7)?,
-                transcript: transcript.and_then(|text| serde_json::from_str(&text).ok()),
-                at: row.get(9)?,
+        let rows = statement
+            .query_map(params![run_id, step], |row| {
+                let transcript: Option<String> = row.get(8)?;
+                Ok(StepPrompt {
+                    run_id: row.get(0)?,
+                    round: row.get(1)?,
+                    phase: row.get(2)?,
+                    step: row.get(3)?,
+                    item: row.get(4)?,
+                    attempt: row.get(5)?,
+                    provider: row.get(6)?,
+                    prompt: row.get(7)?,
+                    transcript: transcript.and_then(|text| serde_json::from_str(&text).ok()),
+                    at: row.get(9)?,
+                })
             })
-        })
-        .ctx("reading step prompts")?;
+            .ctx("reading step prompts")?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .ctx("reading step prompts")
     }
@@ -154,8 +155,16 @@ mod tests {
             vec![1, 2]
         );
         let transcript = serde_json::json!([{"role": "user", "content": "hi"}]);
-        assert!(store.put_transcript("r1", "planning#1", "a", 2, &transcript).unwrap());
-        assert!(!store.put_transcript("r1", "planning#1", "a", 9, &transcript).unwrap());
+        assert!(
+            store
+                .put_transcript("r1", "planning#1", "a", 2, &transcript)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_transcript("r1", "planning#1", "a", 9, &transcript)
+                .unwrap()
+        );
         let second = store.prompt("r1", "planning#1", "a", 2).unwrap().unwrap();
         assert_eq!(second.transcript, Some(transcript));
         assert_eq!(second.prompt, "prompt of a attempt 2");

@@ -160,6 +160,10 @@ pub fn build_engine(context: &Context) -> anyhow::Result<Engine> {
                 ("CARGO_TARGET_DIR".to_string(), shared_target_dir(context)),
                 ("CARGO_INCREMENTAL".to_string(), "0".to_string()),
             ],
+            budget: apiwright_agents::Budget {
+                tokens_left: context.config.budget.max_tokens,
+                cost_left_usd: context.config.budget.max_cost_usd,
+            },
         },
     ))
 }

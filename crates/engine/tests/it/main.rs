@@ -91,6 +91,7 @@ fn harness() -> Harness {
             default_step_timeout: Duration::from_secs(30),
             default_gate_timeout: Duration::from_secs(30),
             env: Vec::new(),
+            budget: Default::default(),
         },
     );
     let workspace = dir.path().join("ws");
