@@ -47,6 +47,12 @@ pub trait Agent: Send + Sync + 'static {
     /// Short provider name for reports (`command`, `builtin`, …).
     fn provider(&self) -> &str;
 
+    /// Whether the agent hands in its work through tools (model agents) rather than on
+    /// stdout; the prompt's output section follows it.
+    fn works_through_tools(&self) -> bool {
+        false
+    }
+
     /// Does the step's work.
     fn run(
         &self,
@@ -58,12 +64,17 @@ type BoxedRun = Pin<Box<dyn Future<Output = Result<StepOutput, AgentError>> + Se
 
 trait ErasedAgent: Send + Sync {
     fn provider(&self) -> &str;
+    fn works_through_tools(&self) -> bool;
     fn run_boxed(self: Arc<Self>, request: StepRequest) -> BoxedRun;
 }
 
 impl<A: Agent> ErasedAgent for A {
     fn provider(&self) -> &str {
         Agent::provider(self)
+    }
+
+    fn works_through_tools(&self) -> bool {
+        Agent::works_through_tools(self)
     }
 
     fn run_boxed(self: Arc<Self>, request: StepRequest) -> BoxedRun {
@@ -90,6 +101,11 @@ impl AnyAgent {
     /// The provider name.
     pub fn provider(&self) -> &str {
         self.0.provider()
+    }
+
+    /// Whether the agent hands in its work through tools.
+    pub fn works_through_tools(&self) -> bool {
+        self.0.works_through_tools()
     }
 
     /// Runs the step; the returned future is `'static` so it can be spawned.

@@ -58,6 +58,11 @@ struct PromptContext<'a> {
     writes: &'a [crate::WriteTarget],
     workspace: String,
     research_terms: Vec<String>,
+    /// The agent hands in its work through tools (`memory_store`, `finish`, `escalate`)
+    /// rather than on stdout.
+    tools: bool,
+    /// What the deliverables must pass (from the phase's gates), one line each.
+    checks: Vec<String>,
 }
 
 /// The role as templates see it: every field present, even when empty.
@@ -117,6 +122,13 @@ impl PromptRenderer {
             writes: &request.writes,
             workspace: request.workspace.display().to_string(),
             research_terms: research_terms(request),
+            tools: request.services.tools,
+            checks: request
+                .services
+                .checks
+                .iter()
+                .map(|bound| format!("`{}`: {}", bound.deliverable, bound.check.describe()))
+                .collect(),
         };
         let template = self
             .env

@@ -137,6 +137,9 @@ pub struct StepServices {
     /// The conversation a model agent had, set when it stops (however it stops); the engine
     /// keeps it with the attempt's prompt for review.
     pub transcript: Arc<Mutex<Option<serde_json::Value>>>,
+    /// Whether the agent works through tools (the prompt then says how to hand in work with
+    /// them instead of printing it).
+    pub tools: bool,
 }
 
 impl std::fmt::Debug for StepServices {
@@ -147,6 +150,7 @@ impl std::fmt::Debug for StepServices {
             .field("budget", &self.budget)
             .field("checks", &self.checks)
             .field("namespace", &self.namespace)
+            .field("tools", &self.tools)
             .finish_non_exhaustive()
     }
 }

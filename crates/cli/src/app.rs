@@ -42,6 +42,9 @@ pub enum Command {
     /// Read and write the namespaced memory.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// The prompts steps were given (and model agents' conversations).
+    #[command(subcommand)]
+    Prompt(PromptCommand),
     /// Hooks for interactive coding agents.
     #[command(subcommand)]
     Hooks(HooksCommand),
@@ -53,6 +56,29 @@ pub enum Command {
     /// stop.
     #[command(subcommand)]
     Deploy(DeployCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromptCommand {
+    /// Print the rendered prompt of a step of a run (its latest attempt unless narrowed).
+    Show {
+        /// Run id.
+        run: String,
+        /// Step id (as in `runs show`), optionally as `PHASE/STEP`.
+        step: String,
+        /// The attempt of a TDD item (as listed by `runs show`).
+        #[arg(long)]
+        item: Option<String>,
+        /// Attempt number.
+        #[arg(long)]
+        attempt: Option<u32>,
+        /// Also print the model agent's conversation (tool calls and results).
+        #[arg(long)]
+        transcript: bool,
+        /// Print JSON (prompt, transcript and where it was recorded).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,3 +25,41 @@ pub fn duration(ms: u64) -> String {
         format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
     }
 }
+
+/// Model usage in one line: `12,345 in / 678 out tokens, $0.0123`.
+pub fn usage_line(usage: &apiwright_agents::Usage) -> String {
+    format!(
+        "{} in / {} out tokens, ${:.4}",
+        thousands(usage.input_tokens),
+        thousands(usage.output_tokens),
+        usage.cost_usd
+    )
+}
+
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn usage_lines_group_thousands() {
+        let usage = apiwright_agents::Usage {
+            input_tokens: 1_234_567,
+            output_tokens: 89,
+            cost_usd: 0.5,
+        };
+        assert_eq!(
+            super::usage_line(&usage),
+            "1,234,567 in / 89 out tokens, $0.5000"
+        );
+    }
+}

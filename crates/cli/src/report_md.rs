@@ -171,6 +171,41 @@ pub fn render(report: &RunReport, extras: &Extras) -> String {
         }
     }
 
+    if let Some(usage) = &report.usage {
+        let _ = writeln!(
+            out,
+            "\n## Model usage\n\n{} in total.\n\n| role | input tokens | output tokens | cost (USD) |\n|---|---|---|---|",
+            crate::output::usage_line(&usage.total)
+        );
+        for (role, used) in &usage.by_role {
+            let _ = writeln!(
+                out,
+                "| {role} | {} | {} | {:.4} |",
+                used.input_tokens, used.output_tokens, used.cost_usd
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n| phase | round | step | input tokens | output tokens | cost (USD) |\n|---|---|---|---|---|---|"
+        );
+        for phase in &report.phases {
+            for step in &phase.steps {
+                if let Some(used) = &step.usage {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {:.4} |",
+                        phase.phase,
+                        step.round,
+                        step.step,
+                        used.input_tokens,
+                        used.output_tokens,
+                        used.cost_usd
+                    );
+                }
+            }
+        }
+    }
+
     if !report.tdd.is_empty() {
         let (verified, total) = report.tdd_adherence();
         let _ = writeln!(

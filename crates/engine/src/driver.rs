@@ -474,7 +474,14 @@ impl Engine {
             active.machine.items(),
         );
         vars.insert("agent".into(), step.agent.clone());
-        let prepared = self.prepare_request(active, &workflow, &task, &vars, role);
+        let prepared = self.prepare_request(
+            active,
+            &workflow,
+            &task,
+            &vars,
+            role,
+            agent.works_through_tools(),
+        );
         let step_id = step.id().to_string();
         let agent_id = step.agent.clone();
         match prepared {
@@ -566,6 +573,7 @@ impl Engine {
         task: &StepTask,
         vars: &Vars,
         role: apiwright_workflow::AgentRole,
+        tools: bool,
     ) -> Result<StepRequest, String> {
         let phase_index = workflow
             .phase_index(&task.round.phase)
@@ -671,6 +679,7 @@ impl Engine {
                 checks: crate::services::checks_for(phase, &writes_for_checks, vars),
                 namespace: crate::services::namespace(&workflow.memory_pattern, vars),
                 transcript: Arc::default(),
+                tools,
             },
             env: self.config.env.clone(),
         };

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use apiwright_agents::Usage;
 use apiwright_gates::GateOutcome;
 use apiwright_workflow::GateCheck;
 use apiwright_workflow::Mode;
@@ -73,6 +74,35 @@ pub struct StepRow {
     pub deliverables: Vec<String>,
     /// Provider of the last attempt.
     pub provider: String,
+    /// Model usage of all attempts (tokens and cost), when a model was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// Model usage of a run: in total, per role and per provider (every attempt counts, also
+/// failed ones: the tokens were spent).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct UsageTotals {
+    /// The whole run.
+    pub total: Usage,
+    /// Per agent role.
+    pub by_role: BTreeMap<String, Usage>,
+    /// Model turns are not events; attempts that reported usage.
+    pub attempts: u32,
+}
+
+impl UsageTotals {
+    fn add(&mut self, role: &str, usage: &Usage) {
+        add(&mut self.total, usage);
+        add(self.by_role.entry(role.to_string()).or_default(), usage);
+        self.attempts += 1;
+    }
+}
+
+fn add(total: &mut Usage, usage: &Usage) {
+    total.input_tokens += usage.input_tokens;
+    total.output_tokens += usage.output_tokens;
+    total.cost_usd += usage.cost_usd;
 }
 
 /// One visit of a phase.
@@ -207,6 +237,9 @@ pub struct RunReport {
     pub step_attempts: u32,
     /// TDD items and their verification, one row per item and phase visit.
     pub tdd: Vec<TddRow>,
+    /// Model usage (absent when no model was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageTotals>,
 }
 
 impl RunReport {
@@ -266,6 +299,7 @@ pub fn build(run_id: &str, workflow: &Workflow, events: &[(i64, Event)]) -> RunR
         steps_finished: 0,
         step_attempts: 0,
         tdd: Vec::new(),
+        usage: None,
     };
     for (at, event) in events {
         apply(&mut report, workflow, *at, event);
@@ -437,6 +471,7 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                         summary: String::new(),
                         deliverables: Vec::new(),
                         provider: provider.clone(),
+                        usage: None,
                     }),
                 }
             }
@@ -447,9 +482,14 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
             summary,
             deliverables,
             duration_ms,
+            usage,
+            agent,
             ..
         } => {
             report.steps_finished += 1;
+            if let Some(usage) = usage {
+                report.usage.get_or_insert_default().add(agent, usage);
+            }
             if let Some(row) = current_phase(report, &round.phase)
                 && let Some(step) = step_row(row, round, step)
             {
@@ -457,6 +497,9 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
                 step.summary = summary.clone();
                 step.deliverables = deliverables.clone();
                 step.duration_ms = *duration_ms;
+                if let Some(usage) = usage {
+                    add(step.usage.get_or_insert_default(), usage);
+                }
             }
         }
         Event::StepFailed {
@@ -465,11 +508,22 @@ fn apply(report: &mut RunReport, workflow: &Workflow, at: i64, event: &Event) {
             error,
             retryable,
             duration_ms,
+            usage,
             ..
         } => {
+            let role = current_phase(report, &round.phase)
+                .and_then(|row| step_row(row, round, step))
+                .map(|row| row.agent.clone())
+                .unwrap_or_default();
+            if let Some(usage) = usage {
+                report.usage.get_or_insert_default().add(&role, usage);
+            }
             if let Some(row) = current_phase(report, &round.phase)
                 && let Some(step) = step_row(row, round, step)
             {
+                if let Some(usage) = usage {
+                    add(step.usage.get_or_insert_default(), usage);
+                }
                 step.status = if *retryable {
                     "failed (retryable)"
                 } else {

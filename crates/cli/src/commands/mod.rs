@@ -5,6 +5,7 @@ mod check;
 mod deploy;
 mod hooks;
 mod memory;
+mod prompt;
 mod run;
 mod runs;
 mod workflow;
@@ -56,6 +57,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Memory(command) => {
             let context = Context::load(&cli.global)?;
             memory::run(&context, command)
+        }
+        Command::Prompt(command) => {
+            let context = Context::load(&cli.global)?;
+            prompt::run(&context, command)
         }
         Command::Check(command) => check::run(command),
         Command::Deploy(command) => deploy::run(command),

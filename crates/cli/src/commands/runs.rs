@@ -174,6 +174,16 @@ pub fn render(report: &RunReport) -> String {
         "steps finished {}  attempts {}",
         report.steps_finished, report.step_attempts
     );
+    if let Some(usage) = &report.usage {
+        let _ = writeln!(
+            out,
+            "model usage {}",
+            crate::output::usage_line(&usage.total)
+        );
+        for (role, used) in &usage.by_role {
+            let _ = writeln!(out, "  {role:<28} {}", crate::output::usage_line(used));
+        }
+    }
     if let Some(waiting) = &report.waiting_for {
         let _ = writeln!(out, "waiting for {waiting}");
     }
@@ -202,11 +212,14 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(out, "  failure: {failure}");
         }
         for step in &phase.steps {
-            let attempts = if step.attempts > 1 {
+            let mut attempts = if step.attempts > 1 {
                 format!(" ×{}", step.attempts)
             } else {
                 String::new()
             };
+            if let Some(usage) = &step.usage {
+                attempts.push_str(&format!(" [{}]", crate::output::usage_line(usage)));
+            }
             let _ = writeln!(
                 out,
                 "  step {:<28} {:<10} {:>8}{attempts}  {}",
