@@ -34,12 +34,15 @@ pub fn parse_output(
     stdout: &str,
     writes: &[WriteTarget],
 ) -> Result<StepOutput, AgentError> {
-    let trimmed = stdout.trim();
-    let looks_like_envelope = trimmed.starts_with('{')
-        && serde_json::from_str::<serde_json::Value>(trimmed)
-            .ok()
-            .and_then(|value| value.get("deliverables").map(serde_json::Value::is_object))
-            .unwrap_or(false);
+    let whole = stdout.trim();
+    // Coding-agent CLIs print prose around the envelope (often in a ```json fence): the last
+    // JSON object with `deliverables` in their final message is the envelope.
+    let trimmed = if is_envelope(whole) {
+        whole
+    } else {
+        embedded_envelope(whole).unwrap_or(whole)
+    };
+    let looks_like_envelope = is_envelope(trimmed);
     if looks_like_envelope {
         let envelope: Envelope = serde_json::from_str(trimmed).map_err(|error| {
             AgentError::RespondToAgent(format!(
@@ -122,6 +125,40 @@ pub fn parse_output(
     }
 }
 
+fn is_envelope(text: &str) -> bool {
+    text.starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|value| value.get("deliverables").map(serde_json::Value::is_object))
+            .unwrap_or(false)
+}
+
+/// Most trailing bytes searched for an embedded envelope, and most candidate objects tried
+/// (parsing from each `{` is linear, so the search stays bounded on huge outputs).
+const EMBEDDED_SEARCH_BYTES: usize = 512 * 1024;
+const EMBEDDED_CANDIDATES: usize = 4096;
+
+/// The last JSON object in `text` that has a `deliverables` object, as a slice of `text`.
+fn embedded_envelope(text: &str) -> Option<&str> {
+    let mut start = text.len().saturating_sub(EMBEDDED_SEARCH_BYTES);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let window = &text[start..];
+    let openings: Vec<usize> = window.match_indices('{').map(|(at, _)| at).collect();
+    for &at in openings.iter().rev().take(EMBEDDED_CANDIDATES) {
+        let candidate = &window[at..];
+        let mut values = serde_json::Deserializer::from_str(candidate).into_iter::<serde_json::Value>();
+        if let Some(Ok(value)) = values.next()
+            && value.get("deliverables").is_some_and(serde_json::Value::is_object)
+        {
+            let end = values.byte_offset();
+            return Some(&candidate[..end]);
+        }
+    }
+    None
+}
+
 fn quote_list(names: &[&str]) -> String {
     if names.is_empty() {
         return "none".to_string();
@@ -199,6 +236,21 @@ mod tests {
             ok.escalation.map(|e| e.kind),
             Some(apiwright_workflow::EscalationKind::ClarificationNeeded)
         );
+    }
+
+    #[test]
+    fn an_envelope_inside_a_final_message_is_found() {
+        let writes = targets(&["plan", "notes"]);
+        let stdout = "I wrote the files.\n\n```json\n{\"deliverables\": {\"plan\": {\"a\": 1}, \"notes\": \"n\"}, \"summary\": \"done\"}\n```\nAnything else?";
+        let output = parse_output("claude-code", stdout, &writes).unwrap();
+        assert_eq!(output.summary, "done");
+        assert_eq!(output.deliverables["plan"], serde_json::json!({"a": 1}));
+        // The last envelope wins (an agent may quote the example it was given first).
+        let twice = format!("{{\"deliverables\": {{\"plan\": 0, \"notes\": 0}}}} then {stdout}");
+        let output = parse_output("claude-code", &twice, &writes).unwrap();
+        assert_eq!(output.deliverables["notes"], serde_json::json!("n"));
+        // Prose without an envelope still cannot fill two deliverables.
+        assert!(parse_output("claude-code", "all done {not json}", &writes).is_err());
     }
 
     #[test]
