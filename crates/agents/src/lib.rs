@@ -11,6 +11,7 @@ mod envelope;
 mod prompt;
 mod request;
 mod services;
+pub mod tools;
 
 pub use command::CommandAgent;
 pub use command::CommandAgentConfig;
