@@ -205,21 +205,19 @@ impl Inner {
 }
 
 fn display_url(endpoint: &str) -> Result<String> {
-    let mut url = Url::parse(endpoint).map_err(|error| {
+    let shown = crate::types::without_credentials(endpoint);
+    let url = Url::parse(endpoint).map_err(|error| {
         ModelError::Config(format!(
-            "expected an absolute http(s) base URL, found {endpoint:?} ({error})"
+            "expected an absolute http(s) base URL, found {shown:?} ({error})"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ModelError::Config(format!(
-            "expected an http or https base URL with a host, found {:?}",
-            url.as_str()
+            "expected an http or https base URL with a host, found {shown:?}"
         )));
     }
     // Credentials in the URL stay in the request but never reach an error or a log line.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    Ok(url.to_string())
+    Ok(shown)
 }
 
 fn headers(config: &ClientConfig) -> Result<HeaderMap> {

@@ -66,8 +66,9 @@ impl Default for RetryPolicy {
 }
 
 /// Everything a [`crate::ModelClient`] needs. It has no `Default` on purpose: the protocol, URL
-/// and model must always be chosen by the caller.
-#[derive(Debug, Clone)]
+/// and model must always be chosen by the caller. `Debug` shows the key as `***` and hides a
+/// user or password in the base URL.
+#[derive(Clone)]
 pub struct ClientConfig {
     pub protocol: Protocol,
     /// OpenAI: the API root including `/v1` (requests go to `{base}/chat/completions`).
@@ -85,6 +86,46 @@ pub struct ClientConfig {
     /// Limit for one whole HTTP exchange, including reading a streamed body.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ClientConfig {
+            protocol,
+            base_url,
+            api_key,
+            model,
+            stream,
+            max_output_tokens,
+            temperature,
+            request_timeout,
+            retry,
+        } = self;
+        formatter
+            .debug_struct("ClientConfig")
+            .field("protocol", protocol)
+            .field("base_url", &without_credentials(base_url))
+            .field("api_key", api_key)
+            .field("model", model)
+            .field("stream", stream)
+            .field("max_output_tokens", max_output_tokens)
+            .field("temperature", temperature)
+            .field("request_timeout", request_timeout)
+            .field("retry", retry)
+            .finish()
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// A tool the model may call.
@@ -168,4 +209,22 @@ pub struct ChatResponse {
     pub usage: TokenUsage,
     /// HTTP attempts made, retries included (1 = no retry).
     pub attempts: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_hidden() {
+        assert_eq!(
+            without_credentials("https://user:pw@host:8/v1?x=a@b"),
+            "https://***@host:8/v1?x=a@b"
+        );
+        assert_eq!(
+            without_credentials("http://host/v1/a@b"),
+            "http://host/v1/a@b"
+        );
+        assert_eq!(without_credentials("no scheme@all"), "no scheme@all");
+    }
 }

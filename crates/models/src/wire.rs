@@ -27,12 +27,13 @@ pub(crate) enum StreamStep {
     Done,
 }
 
-/// At most [`EXCERPT_CHARS`] characters of `text`, cut at a character boundary.
+/// At most [`EXCERPT_CHARS`] characters of `text`, a cut one ending in `…`.
 pub(crate) fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    if text.chars().nth(EXCERPT_CHARS).is_none() {
+        return text.to_owned();
     }
+    let kept: String = text.chars().take(EXCERPT_CHARS - 1).collect();
+    format!("{kept}…")
 }
 
 /// A byte body as an excerpt for an error message.
@@ -89,13 +90,12 @@ mod tests {
     fn excerpts_are_cut_at_character_boundaries() {
         let long = "é".repeat(600);
         let cut = excerpt(&long);
-        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS);
         assert!(cut.ends_with('…'));
         assert_eq!(excerpt("short"), "short");
-        assert_eq!(
-            body_excerpt(&[0xff; 3000]).chars().count(),
-            EXCERPT_CHARS + 1
-        );
+        assert_eq!(body_excerpt(&[0xff; 3000]).chars().count(), EXCERPT_CHARS);
+        let exact = "x".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
     }
 
     #[test]
