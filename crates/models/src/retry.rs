@@ -88,6 +88,12 @@ mod tests {
         }
         assert!(delay_before_retry(&policy(), 40, None) <= Duration::from_secs(1));
         assert!(delay_before_retry(&policy(), u32::MAX, None) <= Duration::from_secs(1));
+        let unbounded = RetryPolicy {
+            max_retries: u32::MAX,
+            base_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+        };
+        assert!(delay_before_retry(&unbounded, u32::MAX, None) > Duration::ZERO);
     }
 
     #[test]
