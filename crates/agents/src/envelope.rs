@@ -148,9 +148,12 @@ fn embedded_envelope(text: &str) -> Option<&str> {
     let openings: Vec<usize> = window.match_indices('{').map(|(at, _)| at).collect();
     for &at in openings.iter().rev().take(EMBEDDED_CANDIDATES) {
         let candidate = &window[at..];
-        let mut values = serde_json::Deserializer::from_str(candidate).into_iter::<serde_json::Value>();
+        let mut values =
+            serde_json::Deserializer::from_str(candidate).into_iter::<serde_json::Value>();
         if let Some(Ok(value)) = values.next()
-            && value.get("deliverables").is_some_and(serde_json::Value::is_object)
+            && value
+                .get("deliverables")
+                .is_some_and(serde_json::Value::is_object)
         {
             let end = values.byte_offset();
             return Some(&candidate[..end]);

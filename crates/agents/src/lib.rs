@@ -8,6 +8,7 @@
 mod command;
 pub mod confidence;
 mod envelope;
+mod model;
 mod prompt;
 mod request;
 mod services;
@@ -16,6 +17,8 @@ pub mod tools;
 pub use command::CommandAgent;
 pub use command::CommandAgentConfig;
 pub use envelope::parse_output;
+pub use model::ModelAgent;
+pub use model::ModelAgentConfig;
 pub use prompt::DEFAULT_STEP_TEMPLATE;
 pub use prompt::PromptError;
 pub use prompt::PromptRenderer;

@@ -81,7 +81,9 @@ impl Agent for ModelAgent {
             namespace: request.services.namespace.clone(),
             checks: request.services.checks.clone(),
         })
-        .map_err(|error| AgentError::Fatal(format!("cannot prepare the workspace tools: {error}")))?;
+        .map_err(|error| {
+            AgentError::Fatal(format!("cannot prepare the workspace tools: {error}"))
+        })?;
         let mut specs: Vec<ToolSpec> = toolbox
             .definitions()
             .into_iter()
@@ -165,7 +167,11 @@ impl Agent for ModelAgent {
                 match call.name.as_str() {
                     "finish" => match finish(&toolbox, &request, call).await {
                         Ok(done) => {
-                            conversation.push(tool_result(call, "accepted; the step is done", false));
+                            conversation.push(tool_result(
+                                call,
+                                "accepted; the step is done",
+                                false,
+                            ));
                             ended = Some(done);
                         }
                         Err(problem) => conversation.push(tool_result(call, &problem, true)),
@@ -247,7 +253,9 @@ impl Conversation {
 impl Drop for Conversation {
     fn drop(&mut self) {
         if let Ok(mut slot) = self.sink.lock() {
-            *slot = Some(serde_json::Value::Array(std::mem::take(&mut self.transcript)));
+            *slot = Some(serde_json::Value::Array(std::mem::take(
+                &mut self.transcript,
+            )));
         }
     }
 }
@@ -304,7 +312,11 @@ fn system_prompt(request: &StepRequest) -> String {
 
 /// `finish` and `escalate`: the step's own control tools.
 fn control_tools(request: &StepRequest) -> Vec<ToolSpec> {
-    let names: Vec<&str> = request.writes.iter().map(|write| write.name.as_str()).collect();
+    let names: Vec<&str> = request
+        .writes
+        .iter()
+        .map(|write| write.name.as_str())
+        .collect();
     vec![
         ToolSpec {
             name: "finish".into(),
@@ -356,7 +368,10 @@ fn finish_check(toolbox: &ToolBox, request: &StepRequest) -> Result<(), String> 
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("Deliverables not stored yet: {}.", missing.join(", ")))
+        Err(format!(
+            "Deliverables not stored yet: {}.",
+            missing.join(", ")
+        ))
     }
 }
 
@@ -366,7 +381,10 @@ async fn finish(
     call: &ToolCall,
 ) -> Result<StepOutput, String> {
     let arguments = parse_arguments(&call.arguments)?;
-    if let Some(given) = arguments.get("deliverables").and_then(serde_json::Value::as_object) {
+    if let Some(given) = arguments
+        .get("deliverables")
+        .and_then(serde_json::Value::as_object)
+    {
         let mut problems = Vec::new();
         for (name, value) in given {
             let stored = json!({ "key": name, "value": value }).to_string();
@@ -404,14 +422,18 @@ async fn finish(
 
 fn escalation(call: &ToolCall) -> Result<EscalationRequest, String> {
     let arguments = parse_arguments(&call.arguments)?;
-    let kind: EscalationKind = serde_json::from_value(arguments.get("kind").cloned().unwrap_or_default())
-        .map_err(|_| {
-            format!(
-                "expected `kind` to be one of security_alert, data_risk, architecture_conflict, \
+    let kind: EscalationKind = serde_json::from_value(
+        arguments.get("kind").cloned().unwrap_or_default(),
+    )
+    .map_err(|_| {
+        format!(
+            "expected `kind` to be one of security_alert, data_risk, architecture_conflict, \
                  clarification_needed, technical_debt, found {}",
-                arguments.get("kind").map_or("nothing".to_string(), ToString::to_string)
-            )
-        })?;
+            arguments
+                .get("kind")
+                .map_or("nothing".to_string(), ToString::to_string)
+        )
+    })?;
     let message = arguments
         .get("message")
         .and_then(serde_json::Value::as_str)
@@ -442,8 +464,12 @@ fn parse_arguments(text: &str) -> Result<serde_json::Map<String, serde_json::Val
     let text = if text.trim().is_empty() { "{}" } else { text };
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(other) => Err(format!("expected the arguments as a JSON object, found {other}")),
-        Err(error) => Err(format!("expected the arguments as a JSON object, found invalid JSON: {error}")),
+        Ok(other) => Err(format!(
+            "expected the arguments as a JSON object, found {other}"
+        )),
+        Err(error) => Err(format!(
+            "expected the arguments as a JSON object, found invalid JSON: {error}"
+        )),
     }
 }
 
@@ -487,4 +513,3 @@ fn model_error(error: ModelError) -> AgentError {
         AgentError::Fatal(format!("the model endpoint refused the request: {error}"))
     }
 }
-

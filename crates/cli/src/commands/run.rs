@@ -8,7 +8,11 @@ use anyhow::Context as _;
 use apiwright_agents::AnyAgent;
 use apiwright_agents::CommandAgent;
 use apiwright_agents::CommandAgentConfig;
+use apiwright_agents::ModelAgent;
+use apiwright_agents::ModelAgentConfig;
 use apiwright_agents::PromptRenderer;
+use apiwright_agents::tools::ToolLimits;
+use apiwright_config::Protocol;
 use apiwright_engine::DriveOutcome;
 use apiwright_engine::Engine;
 use apiwright_engine::EngineConfig;
@@ -192,24 +196,36 @@ enum Forced {
     PerRole,
     Command,
     Builtin,
+    Model(Protocol),
+    Preset(&'static apiwright_config::Preset),
 }
 
-/// Chooses a provider for every role a workflow's steps use.
+fn forced(provider: Option<&str>) -> anyhow::Result<Forced> {
+    Ok(match provider {
+        None => Forced::PerRole,
+        Some("command") => Forced::Command,
+        Some("builtin") => Forced::Builtin,
+        Some("openai") => Forced::Model(Protocol::OpenAi),
+        Some("anthropic") => Forced::Model(Protocol::Anthropic),
+        Some(other) => match apiwright_config::preset(other) {
+            Some(preset) => Forced::Preset(preset),
+            None => anyhow::bail!(
+                "--agents: expected `builtin`, `command`, `openai`, `anthropic` or a preset ({}), found `{other}`",
+                apiwright_config::preset_names()
+            ),
+        },
+    })
+}
+
+/// Chooses a provider for every role a workflow's steps use. Everything a provider needs is
+/// checked here (model named, key present for a public endpoint, agent CLI installed), so a
+/// run never starts with an agent that cannot work.
 pub fn resolve_agents(
     context: &Context,
     workflow: &Workflow,
     provider: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, AnyAgent>> {
-    let forced = match provider {
-        None => Forced::PerRole,
-        Some("command") => Forced::Command,
-        Some("builtin") => Forced::Builtin,
-        Some(other @ ("openai" | "anthropic")) => anyhow::bail!(
-            "--agents {other}: this version of apiwright has the `builtin` and `command` \
-             providers; `{other}` is not available yet"
-        ),
-        Some(other) => anyhow::bail!("--agents: expected `builtin` or `command`, found `{other}`"),
-    };
+    let forced = forced(provider)?;
     let mut agents = BTreeMap::new();
     let used: std::collections::BTreeSet<&str> = workflow
         .phases
@@ -222,28 +238,32 @@ pub fn resolve_agents(
         let configured_command = configured.and_then(|c| c.command.clone());
         let role_command = workflow.agent(role_id).and_then(|r| r.command.clone());
         let builtin = || apiwright_builtin::BuiltinAgent::new(role_id).map(AnyAgent::new);
-        let command = |command: String, env: BTreeMap<String, String>| {
-            AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env }))
-        };
         let env = configured.map(|c| c.env.clone()).unwrap_or_default();
         let chosen = match forced {
             Forced::Builtin => builtin(),
+            Forced::Model(protocol) => Some(model_agent(context, role_id, protocol)?),
+            Forced::Preset(preset) => Some(preset_agent(role_id, preset, env.clone())?),
             Forced::Command => configured_command
-                .map(|c| command(c, env.clone()))
-                .or_else(|| role_command.clone().map(|c| command(c, BTreeMap::new()))),
-            Forced::PerRole => match configured.map(|c| c.provider) {
-                Some(apiwright_config::ProviderKind::Builtin) => builtin(),
-                Some(
-                    kind @ (apiwright_config::ProviderKind::Openai
-                    | apiwright_config::ProviderKind::Anthropic),
-                ) => {
-                    anyhow::bail!(
-                        "apiwright.toml [agents.{role_id}]: provider {kind:?} is not available in this version; use `builtin` or `command`"
-                    )
+                .map(|c| command_agent(c, env.clone()))
+                .or_else(|| {
+                    role_command
+                        .clone()
+                        .map(|c| command_agent(c, BTreeMap::new()))
+                }),
+            Forced::PerRole => match configured.map(|c| (c.provider, c.preset)) {
+                Some((apiwright_config::ProviderKind::Builtin, _)) => builtin(),
+                Some((kind, _)) if Protocol::of(kind).is_some() => {
+                    let protocol = Protocol::of(kind).unwrap_or(Protocol::OpenAi);
+                    Some(model_agent(context, role_id, protocol)?)
                 }
-                Some(apiwright_config::ProviderKind::Command) | None => configured_command
-                    .map(|c| command(c, env.clone()))
-                    .or_else(|| role_command.clone().map(|c| command(c, BTreeMap::new())))
+                Some((_, Some(preset))) => Some(preset_agent(role_id, preset, env.clone())?),
+                Some(_) | None => configured_command
+                    .map(|c| command_agent(c, env.clone()))
+                    .or_else(|| {
+                        role_command
+                            .clone()
+                            .map(|c| command_agent(c, BTreeMap::new()))
+                    })
                     .or_else(builtin),
             },
         };
@@ -270,6 +290,100 @@ pub fn resolve_agents(
         );
     }
     Ok(agents)
+}
+
+fn command_agent(command: String, env: BTreeMap<String, String>) -> AnyAgent {
+    AnyAgent::new(CommandAgent::new(CommandAgentConfig { command, env }))
+}
+
+/// A preset's agent, refused clearly when its program is not installed.
+fn preset_agent(
+    role: &str,
+    preset: &'static apiwright_config::Preset,
+    env: BTreeMap<String, String>,
+) -> anyhow::Result<AnyAgent> {
+    if find_program(preset.program).is_none() {
+        anyhow::bail!(
+            "role `{role}`: preset `{}` runs `{}`, which is not installed (not found on PATH); \
+             install it with `{}`, or choose another provider (--agents builtin, openai, anthropic)",
+            preset.name,
+            preset.program,
+            preset.install
+        );
+    }
+    Ok(command_agent(preset.command.to_string(), env))
+}
+
+/// The executable called `program` on `PATH`, if any.
+fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// A model agent for `role`; its key is read from the environment here and kept only in the
+/// client (never in the configuration, the store or a report).
+fn model_agent(context: &Context, role: &str, protocol: Protocol) -> anyhow::Result<AnyAgent> {
+    let settings = context
+        .config
+        .model_settings(role, protocol)
+        .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+    let key = std::env::var(&settings.api_key_env)
+        .ok()
+        .filter(|key| !key.trim().is_empty());
+    if key.is_none() && settings.official_endpoint {
+        anyhow::bail!(
+            "role `{role}`: the {} endpoint {} needs an API key, expected it in the {} \
+             environment variable, found it unset (apiwright reads keys only from the \
+             environment and never stores them)",
+            protocol.name(),
+            settings.base_url,
+            settings.api_key_env
+        );
+    }
+    let client = apiwright_models::ModelClient::new(apiwright_models::ClientConfig {
+        protocol: match protocol {
+            Protocol::OpenAi => apiwright_models::Protocol::OpenAi,
+            Protocol::Anthropic => apiwright_models::Protocol::Anthropic,
+        },
+        base_url: settings.base_url.clone(),
+        api_key: key.map(apiwright_models::Secret::new),
+        model: settings.model.clone(),
+        stream: settings.stream,
+        max_output_tokens: settings.max_output_tokens,
+        #[allow(clippy::cast_possible_truncation)]
+        temperature: settings.temperature.map(|t| t as f32),
+        request_timeout: Duration::from_secs(settings.request_timeout_secs),
+        retry: apiwright_models::RetryPolicy {
+            max_retries: settings.retries,
+            base_delay: Duration::from_millis(settings.retry_base_ms),
+            max_delay: Duration::from_secs(30),
+        },
+    })
+    .map_err(|error| anyhow::anyhow!("role `{role}`: {error}"))?;
+    let tools = &context.config.tools;
+    Ok(AnyAgent::new(ModelAgent::new(ModelAgentConfig {
+        provider: protocol.name(),
+        client,
+        max_turns: settings.max_turns,
+        max_step_tokens: settings.max_step_tokens,
+        price: settings
+            .price
+            .map(|price| (price.input_per_mtok, price.output_per_mtok)),
+        tools: ToolLimits {
+            bash: tools.bash,
+            bash_timeout: Duration::from_secs(tools.bash_timeout_secs),
+            bash_max_timeout: Duration::from_secs(tools.bash_timeout_secs.max(600)),
+            output_limit: tools.output_limit_bytes,
+            ..ToolLimits::default()
+        },
+    })))
 }
 
 /// Drives a run to its end or a pause, showing progress; maps the outcome to an exit code.
