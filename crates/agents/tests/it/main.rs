@@ -1,0 +1,4 @@
+//! Model agents against the scripted fake model server (real HTTP on 127.0.0.1): the tool
+//! loop, both protocols with and without streaming, limits, retries and escalation.
+
+mod model;
