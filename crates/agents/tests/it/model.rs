@@ -158,7 +158,10 @@ fn script(turns: Vec<Turn>) -> Script {
 fn ordinary_turns() -> Vec<Turn> {
     vec![
         turn(vec![
-            call("write_file", json!({"path": "src/plan.md", "content": "# Plan\n"})),
+            call(
+                "write_file",
+                json!({"path": "src/plan.md", "content": "# Plan\n"}),
+            ),
             call("read_file", json!({"path": "../../etc/passwd"})),
         ]),
         expecting(
@@ -196,9 +199,19 @@ async fn both_protocols_with_and_without_streaming_run_the_tool_loop() {
             std::fs::read_to_string(workspace.path().join("src/plan.md")).unwrap(),
             "# Plan\n"
         );
-        assert_eq!(output.deliverables["plan"], json!({"endpoints": ["GET /books"]}));
-        assert!(output.summary.starts_with("Wrote the plan"), "{}", output.summary);
-        assert!(output.summary.contains("src/plan.md"), "files changed are named");
+        assert_eq!(
+            output.deliverables["plan"],
+            json!({"endpoints": ["GET /books"]})
+        );
+        assert!(
+            output.summary.starts_with("Wrote the plan"),
+            "{}",
+            output.summary
+        );
+        assert!(
+            output.summary.contains("src/plan.md"),
+            "files changed are named"
+        );
         assert_eq!(output.decisions, vec!["JWT auth".to_string()]);
         assert!(output.escalation.is_none());
         let usage = meter.usage().unwrap();
@@ -212,7 +225,10 @@ async fn both_protocols_with_and_without_streaming_run_the_tool_loop() {
         );
         let kept = transcript.lock().unwrap().clone().unwrap();
         let text = kept.to_string();
-        assert!(text.contains("outside the workspace"), "the refusal is in the transcript");
+        assert!(
+            text.contains("outside the workspace"),
+            "the refusal is in the transcript"
+        );
         assert!(!text.contains(KEY), "the key never reaches a transcript");
         assert_eq!(fake.exchanges().len(), 3);
         fake.shutdown().await;
@@ -223,9 +239,15 @@ async fn both_protocols_with_and_without_streaming_run_the_tool_loop() {
 async fn finishing_without_the_deliverables_is_refused_and_the_model_is_told() {
     let workspace = tempfile::tempdir().unwrap();
     let turns = vec![
-        turn(vec![call("finish", json!({"summary": "all done, tests pass"}))]),
+        turn(vec![call(
+            "finish",
+            json!({"summary": "all done, tests pass"}),
+        )]),
         expecting(
-            turn(vec![call("memory_store", json!({"key": "plan", "value": "v"}))]),
+            turn(vec![call(
+                "memory_store",
+                json!({"key": "plan", "value": "v"}),
+            )]),
             "Deliverables not stored yet",
         ),
         turn(vec![call("finish", json!({"summary": "stored the plan"}))]),
@@ -259,7 +281,10 @@ impl DeliverableCheck for NeedsEndpoints {
 async fn a_deliverable_that_fails_its_gate_check_is_sent_back() {
     let workspace = tempfile::tempdir().unwrap();
     let turns = vec![
-        turn(vec![call("memory_store", json!({"key": "plan", "value": {"endpoints": []}}))]),
+        turn(vec![call(
+            "memory_store",
+            json!({"key": "plan", "value": {"endpoints": []}}),
+        )]),
         expecting(
             turn(vec![call(
                 "memory_store",
@@ -279,7 +304,10 @@ async fn a_deliverable_that_fails_its_gate_check_is_sent_back() {
         .run(request(workspace.path(), &["plan"], services))
         .await
         .unwrap();
-    assert_eq!(output.deliverables["plan"], json!({"endpoints": ["GET /a"]}));
+    assert_eq!(
+        output.deliverables["plan"],
+        json!({"endpoints": ["GET /a"]})
+    );
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     fake.shutdown().await;
 }
@@ -326,7 +354,10 @@ async fn a_model_that_never_finishes_stops_at_its_turn_limit() {
         .run(request(workspace.path(), &["plan"], services()))
         .await
         .unwrap_err();
-    assert!(matches!(&error, AgentError::Fatal(text) if text.contains("all 2 turns")), "{error}");
+    assert!(
+        matches!(&error, AgentError::Fatal(text) if text.contains("all 2 turns")),
+        "{error}"
+    );
     assert_eq!(fake.exchanges().len(), 2);
     fake.shutdown().await;
 }
@@ -346,7 +377,10 @@ async fn the_run_budget_stops_a_step_and_its_usage_is_still_metered() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("token budget"), "{error}");
-    assert_eq!(meter.usage().map(|u| u.input_tokens + u.output_tokens), Some(2200));
+    assert_eq!(
+        meter.usage().map(|u| u.input_tokens + u.output_tokens),
+        Some(2200)
+    );
     fake.shutdown().await;
 }
 
@@ -369,8 +403,14 @@ async fn escalate_ends_the_step_with_a_blocker_and_answers_every_other_call() {
         .unwrap();
     let escalation = output.escalation.unwrap();
     assert_eq!(escalation.message, "Which auth?");
-    assert_eq!(escalation.options, vec!["JWT".to_string(), "OAuth".to_string()]);
-    assert!(!workspace.path().join("x.txt").exists(), "calls after the end are not run");
+    assert_eq!(
+        escalation.options,
+        vec!["JWT".to_string(), "OAuth".to_string()]
+    );
+    assert!(
+        !workspace.path().join("x.txt").exists(),
+        "calls after the end are not run"
+    );
     let kept = transcript.lock().unwrap().clone().unwrap().to_string();
     assert!(kept.contains("not run: the step already ended"), "{kept}");
     fake.shutdown().await;
@@ -391,4 +431,3 @@ async fn a_wrong_key_is_fatal_and_never_echoed() {
     assert_eq!(fake.exchanges().len(), 1, "a 401 is not retried");
     fake.shutdown().await;
 }
-

@@ -12,6 +12,7 @@ mod example;
 mod hooks_cli;
 mod main_job;
 mod memory_cli;
+mod model_agents;
 mod resume;
 mod seed_003_004;
 mod seed_roles;
