@@ -212,8 +212,7 @@ fn gate<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
         .unwrap()
         .iter()
         .flat_map(|phase| phase["gates"].as_array().unwrap())
-        .filter(|gate| gate["gate"] == id)
-        .last()
+        .rfind(|gate| gate["gate"] == id)
         .unwrap_or_else(|| panic!("no gate {id} in {report}"))
 }
 
