@@ -8,7 +8,8 @@
 //! [--secs N] [--rounds N] [--rate R]` (latency the deployment proxy adds at 5,000 req/s,
 //! direct and proxied side by side) and `rollback-time [--rounds N] [--interval-ms MS]` (bad
 //! releases of the testbed deployed through the supervisor: first bad response to blue having
-//! all traffic again).
+//! all traffic again), and `model-turn-overhead [--turns N] [--rounds N]` (what apiwright adds
+//! to each model turn, against the scripted fake model server).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
 //! runs every benchmark and prints Markdown tables (with the machine and the command) ready
@@ -25,6 +26,7 @@ mod load_calibration;
 mod load_tools;
 mod machine;
 mod main_job;
+mod model_turn;
 mod proxy_overhead;
 mod report;
 mod rollback_time;
@@ -80,6 +82,16 @@ enum Subcommand {
         /// Milliseconds between evaluations of green.
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
+    },
+    /// What apiwright adds to each model turn (everything but the model's time): a model
+    /// agent's step of many tool-call turns against the scripted fake model server (seconds).
+    ModelTurnOverhead {
+        /// Tool-call turns per step.
+        #[arg(long, default_value_t = 200)]
+        turns: usize,
+        /// Steps per protocol and streaming mode.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -173,6 +185,12 @@ fn run() -> anyhow::Result<()> {
             *rounds,
             std::time::Duration::from_millis(*interval_ms),
         )?);
+        return print_report(&report, args.json);
+    }
+    if let Some(Subcommand::ModelTurnOverhead { turns, rounds }) = &args.subcommand {
+        eprintln!("running model-turn-overhead ({rounds} × 4 steps of {turns} turns)…");
+        let mut report = empty_report(&workspace, &args);
+        report.model_turn_overhead = Some(model_turn::run(*turns, *rounds)?);
         return print_report(&report, args.json);
     }
     let wants = |bench: Bench| {
@@ -294,6 +312,7 @@ fn empty_report(workspace: &Path, args: &Args) -> report::Report {
         bookstore_load: None,
         proxy_overhead: None,
         rollback_time: None,
+        model_turn_overhead: None,
     }
 }
 

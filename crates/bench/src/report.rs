@@ -37,6 +37,8 @@ pub struct Report {
     /// `proxy-overhead`, if run.
     pub proxy_overhead: Option<crate::proxy_overhead::Results>,
     pub rollback_time: Option<crate::rollback_time::RollbackTime>,
+    /// `model-turn-overhead`, if run.
+    pub model_turn_overhead: Option<crate::model_turn::ModelTurnOverhead>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -138,6 +140,9 @@ impl Report {
         }
         if let Some(results) = &self.rollback_time {
             out.push_str(&crate::rollback_time::render(results, &header));
+        }
+        if let Some(results) = &self.model_turn_overhead {
+            out.push_str(&crate::model_turn::render(results, &header));
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");

@@ -84,9 +84,6 @@ impl ModelClient {
             )));
         }
         let headers = headers(&config)?;
-        // reqwest is built without a crypto provider of its own; ring serves every client in
-        // the process. An error only means some provider is already installed, which is fine.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().build().map_err(|error| {
             ModelError::Config(format!("cannot build the HTTP client: {error}"))
         })?;

@@ -13,6 +13,7 @@ mod hooks_cli;
 mod main_job;
 mod memory_cli;
 mod model_agents;
+mod model_main_job;
 mod resume;
 mod seed_003_004;
 mod seed_roles;
