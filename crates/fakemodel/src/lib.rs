@@ -98,6 +98,11 @@ impl FakeModel {
         let log = config.log.map(std::fs::File::create).transpose()?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
+        // Streamed answers are many small writes: without TCP_NODELAY the last one waits for
+        // the client's delayed ACK (about 40 ms), which would be charged to the client.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
         let shared = Arc::new(Shared::new(script, Record::new(log)));
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -56,9 +56,14 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
                 params.insert(name.to_string(), value.to_string());
             }
             let mut inputs = BTreeMap::new();
+            let mut free_text_spec = None;
             if let Some(spec) = &args.spec {
                 let text = read_input(spec)?;
-                if let Some(structured) = structured_spec(spec, &text)? {
+                let structured = structured_spec(spec, &text)?;
+                if structured.is_none() {
+                    free_text_spec = Some(spec.clone());
+                }
+                if let Some(structured) = structured {
                     // Name the run after the API unless the user chose otherwise.
                     for (parameter, value) in [
                         ("api_id", structured.api.name.clone()),
@@ -84,7 +89,10 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
                     .unwrap_or_else(|| PathBuf::from(&run_id))
             });
             // Check agents before creating the run, so a missing provider loses nothing.
-            resolve_agents(context, &workflow, args.agents.as_deref())?;
+            let agents = resolve_agents(context, &workflow, args.agents.as_deref())?;
+            if let Some(spec) = &free_text_spec {
+                refuse_prose_for_builtin(&workflow, &agents, spec)?;
+            }
             engine.start(
                 &run_id,
                 RunRequest {
@@ -107,6 +115,37 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
         args.agents.as_deref(),
         args.json,
     )
+}
+
+/// Free-text requirements need a model to read them: a built-in role that reads the spec
+/// input would fail on prose, so the run is refused before it is created.
+fn refuse_prose_for_builtin(
+    workflow: &Workflow,
+    agents: &BTreeMap<String, AnyAgent>,
+    spec: &std::path::Path,
+) -> anyhow::Result<()> {
+    let readers: std::collections::BTreeSet<&str> = workflow
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.reads.iter().any(|read| read.ends_with("/input/spec")))
+        .map(|step| step.agent.as_str())
+        .filter(|role| {
+            agents
+                .get(*role)
+                .is_some_and(|agent| agent.provider() == "builtin")
+        })
+        .collect();
+    if let Some(role) = readers.first() {
+        anyhow::bail!(
+            "{}: expected a structured spec (.yaml/.yml/.json, docs/spec.md) for the built-in \
+             `{role}`, found free text; free-text requirements need a model agent for that role \
+             (--agents openai or anthropic, or [agents.{role}] provider in apiwright.toml — see \
+             docs/agents.md)",
+            spec.display()
+        );
+    }
+    Ok(())
 }
 
 /// A YAML or JSON spec is validated before the run starts, so a bad file costs nothing and

@@ -412,6 +412,15 @@ fn a_missing_key_or_agent_cli_is_refused_before_the_run_is_created() {
             && stderr.contains("npm install -g @anthropic-ai/claude-code"),
         "{stderr}"
     );
+    // Prose needs a model: the built-in product manager cannot read it.
+    let prose = repo_root().join("examples/bookstore-requirements.md");
+    let output = sandbox.run(&["run", "api-development", "--spec", prose.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("found free text") && stderr.contains("`product-manager`"),
+        "{stderr}"
+    );
     let listed = sandbox.expect(&["runs", "list", "--json"], 0);
     assert_eq!(listed.trim(), "[]", "nothing was created");
 }

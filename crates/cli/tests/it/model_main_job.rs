@@ -111,6 +111,8 @@ struct Brain {
     scratch: PathBuf,
     spec_yaml: String,
     plans: Mutex<HashMap<String, Arc<Vec<Turn>>>>,
+    /// Steps of a parallel phase are planned at the same time: each gets its own scratch copy.
+    scratches: std::sync::atomic::AtomicUsize,
 }
 
 impl Responder for Brain {
@@ -193,7 +195,13 @@ impl Brain {
             .iter()
             .find(|step| step.id() == facts.step_id)
             .and_then(|step| step.stage);
-        sync(&facts.workspace, &self.scratch);
+        let scratch = self.scratch.join(format!(
+            "{}-{}",
+            facts.step_id,
+            self.scratches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        sync(&facts.workspace, &scratch);
         let request = StepRequest {
             run_id: facts.run_id.clone(),
             workflow: workflow.name.clone(),
@@ -215,7 +223,7 @@ impl Brain {
             feedback: Vec::new(),
             gates: Arc::clone(machine.gate_log()),
             writes: facts.writes.clone(),
-            workspace: self.scratch.clone(),
+            workspace: scratch.clone(),
             db_path: None,
             workflow_dir: None,
             prompt: prompt.to_string(),
@@ -246,13 +254,14 @@ impl Brain {
         })
         .unwrap_or_else(|error| panic!("built-in {} failed: {error}", facts.role));
         let mut first = Vec::new();
-        for path in changed_files(&self.scratch, &facts.workspace) {
-            let content = std::fs::read_to_string(self.scratch.join(&path)).unwrap();
+        for path in changed_files(&scratch, &facts.workspace) {
+            let content = std::fs::read_to_string(scratch.join(&path)).unwrap();
             first.push(call(
                 "write_file",
                 json!({"path": path, "content": content}),
             ));
         }
+        let _ = std::fs::remove_dir_all(&scratch);
         let mut turns = Vec::new();
         let mut store_all = Vec::new();
         for (name, value) in &output.deliverables {
@@ -335,7 +344,9 @@ fn changed_files(scratch: &Path, workspace: &Path) -> Vec<String> {
     files(scratch)
         .into_iter()
         .filter(|relative| {
-            let new = std::fs::read(scratch.join(relative)).unwrap();
+            let Ok(new) = std::fs::read(scratch.join(relative)) else {
+                return false;
+            };
             std::str::from_utf8(&new).is_ok()
                 && std::fs::read(workspace.join(relative)).ok().as_deref() != Some(&new[..])
         })
@@ -389,6 +400,7 @@ fn the_main_job_runs_with_model_agents_from_free_text_requirements() {
         scratch: sandbox.path().join("scratch"),
         spec_yaml: std::fs::read_to_string(repo_root().join("examples/bookstore.yaml")).unwrap(),
         plans: Mutex::new(HashMap::new()),
+        scratches: std::sync::atomic::AtomicUsize::new(0),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
