@@ -398,25 +398,11 @@ async fn finish(
         }
     }
     finish_check(toolbox, request).map_err(|missing| format!("not finished: {missing}"))?;
-    let summary = arguments
-        .get("summary")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let summary = text_field(&arguments, "summary");
     if summary.is_empty() {
         return Err("not finished: expected a non-empty `summary` of what was done".into());
     }
-    let decisions = arguments
-        .get("decisions")
-        .and_then(serde_json::Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let decisions = strings_field(&arguments, "decisions");
     Ok(output(toolbox, summary, decisions, None))
 }
 
@@ -434,17 +420,35 @@ fn escalation(call: &ToolCall) -> Result<EscalationRequest, String> {
                 .map_or("nothing".to_string(), ToString::to_string)
         )
     })?;
-    let message = arguments
-        .get("message")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let message = text_field(&arguments, "message");
     if message.is_empty() {
         return Err("expected a non-empty `message` saying what needs deciding".into());
     }
-    let options = arguments
-        .get("options")
+    let options = strings_field(&arguments, "options");
+    Ok(EscalationRequest {
+        kind,
+        message,
+        options,
+    })
+}
+
+/// A string argument, trimmed (empty when absent or not a string).
+fn text_field(arguments: &serde_json::Map<String, serde_json::Value>, name: &str) -> String {
+    arguments
+        .get(name)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The strings of an array argument (other items are left out).
+fn strings_field(
+    arguments: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Vec<String> {
+    arguments
+        .get(name)
         .and_then(serde_json::Value::as_array)
         .map(|items| {
             items
@@ -452,12 +456,7 @@ fn escalation(call: &ToolCall) -> Result<EscalationRequest, String> {
                 .filter_map(|item| item.as_str().map(str::to_string))
                 .collect()
         })
-        .unwrap_or_default();
-    Ok(EscalationRequest {
-        kind,
-        message,
-        options,
-    })
+        .unwrap_or_default()
 }
 
 fn parse_arguments(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {

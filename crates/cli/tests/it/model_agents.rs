@@ -19,14 +19,16 @@ const KEY: &str = "sk-fake-5f2b9c0e-never-stored";
 
 const STUB: &str = "pub fn add(a: i64, b: i64) -> i64 {\n    let _ = (a, b);\n    0\n}\n";
 
-fn call(name: &str, arguments: serde_json::Value) -> ScriptedCall {
+/// One scripted tool call.
+pub fn call(name: &str, arguments: serde_json::Value) -> ScriptedCall {
     ScriptedCall {
         name: name.into(),
         arguments,
     }
 }
 
-fn turn(calls: Vec<ScriptedCall>) -> Turn {
+/// A scripted turn of tool calls.
+pub fn turn(calls: Vec<ScriptedCall>) -> Turn {
     Turn {
         tool_calls: calls,
         ..Turn::default()

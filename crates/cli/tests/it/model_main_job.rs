@@ -25,12 +25,13 @@ use apiwright_fakemodel::ParsedMessage;
 use apiwright_fakemodel::ParsedRequest;
 use apiwright_fakemodel::Responder;
 use apiwright_fakemodel::Script;
-use apiwright_fakemodel::ScriptedCall;
 use apiwright_fakemodel::Turn;
 use apiwright_store::Store;
 use apiwright_store::StoreOptions;
 use serde_json::json;
 
+use crate::model_agents::call;
+use crate::model_agents::turn;
 use crate::support::Sandbox;
 use crate::support::repo_root;
 use crate::support::whole_workflow_lock;
@@ -138,20 +139,6 @@ impl Responder for Brain {
             }
         };
         plan.get(request.turn).cloned()
-    }
-}
-
-fn call(name: &str, arguments: serde_json::Value) -> ScriptedCall {
-    ScriptedCall {
-        name: name.into(),
-        arguments,
-    }
-}
-
-fn turn(calls: Vec<ScriptedCall>) -> Turn {
-    Turn {
-        tool_calls: calls,
-        ..Turn::default()
     }
 }
 
