@@ -273,6 +273,7 @@ fn run_variant(
                 workspace: dir.path().join("workspace"),
                 auto_approve: true,
                 workflow_dir: None,
+                agents: None,
             },
         )
         .context("starting the run")?;

@@ -35,6 +35,9 @@ pub struct RunRequest {
     /// Directory of the workflow file (None for built-ins), given to agents and gates as
     /// `APIWRIGHT_WORKFLOW_DIR`.
     pub workflow_dir: Option<PathBuf>,
+    /// The provider `--agents` forced on every role, kept so that a resume (or the resume
+    /// after an approval) uses the same agents.
+    pub agents: Option<String>,
 }
 
 /// A new time-ordered run id: `r` + UTC timestamp + 4 hex digits.
@@ -156,6 +159,7 @@ pub(crate) fn create(store: &Store, run_id: &str, request: RunRequest) -> Result
             "params": params,
             "auto_approve": request.auto_approve,
             "workflow_dir": request.workflow_dir.as_ref().map(|dir| dir.display().to_string()),
+            "agents": request.agents,
         }),
         workspace: workspace.display().to_string(),
     };

@@ -103,6 +103,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
                     workspace,
                     auto_approve: args.yes,
                     workflow_dir,
+                    agents: args.agents.clone(),
                 },
             )?;
             run_id
@@ -434,6 +435,14 @@ pub fn drive(
     json: bool,
 ) -> anyhow::Result<Exit> {
     let (workflow, _) = engine.load(run_id)?;
+    // Without `--agents`, a resumed run keeps the provider it was started with.
+    let stored = engine.store().run(run_id)?.and_then(|run| {
+        run.params
+            .get("agents")
+            .and_then(|a| a.as_str())
+            .map(str::to_string)
+    });
+    let provider = provider.or(stored.as_deref());
     let agents = resolve_agents(context, &workflow, provider)?;
     let hooks = context.config.hooks.clone();
     let progress = Progress::new(run_id, &workflow, json);

@@ -349,6 +349,19 @@ fn tests_that_pass_before_the_implementation_are_caught_by_the_red_gate() {
         .collect();
     assert_eq!(steps, vec!["red"]);
     assert_eq!(report["escalations"][0]["kind"], "technical_debt");
+    // Approving resumes the run with the agents it was started with (`--agents anthropic`,
+    // kept with the run): the built-in provider could not play these roles.
+    let approved = sandbox
+        .command(&["approve", &run, "escalation-1", "--reason", "accept the debt"])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
     assert!(
         server.fake().violations().is_empty(),
         "{:?}",

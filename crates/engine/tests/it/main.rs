@@ -122,6 +122,7 @@ fn request(
         workspace: h.workspace.clone(),
         auto_approve: true,
         workflow_dir: None,
+        agents: None,
     }
 }
 
