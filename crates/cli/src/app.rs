@@ -279,7 +279,9 @@ pub struct RunArgs {
     /// Other inputs (repeatable).
     #[arg(long = "input", value_name = "NAME=FILE")]
     pub input: Vec<String>,
-    /// Provider for every role (`command`); default: per-role configuration.
+    /// Provider for every role: `builtin`, `command`, `openai`, `anthropic` or an agent-CLI
+    /// preset (`claude-code`, `codex`, `gemini`, `aider`); default: per-role configuration
+    /// (docs/agents.md). Kept with the run for resumes.
     #[arg(long, value_name = "PROVIDER")]
     pub agents: Option<String>,
     /// Approve approval gates automatically.
@@ -334,7 +336,7 @@ pub struct ApproveArgs {
     /// Only record the decision; do not resume the run.
     #[arg(long)]
     pub no_resume: bool,
-    /// Provider for every role when resuming.
+    /// Provider for every role when resuming (default: the one the run was started with).
     #[arg(long, value_name = "PROVIDER")]
     pub agents: Option<String>,
     /// Print events as JSON lines when resuming.
