@@ -352,7 +352,13 @@ fn tests_that_pass_before_the_implementation_are_caught_by_the_red_gate() {
     // Approving resumes the run with the agents it was started with (`--agents anthropic`,
     // kept with the run): the built-in provider could not play these roles.
     let approved = sandbox
-        .command(&["approve", &run, "escalation-1", "--reason", "accept the debt"])
+        .command(&[
+            "approve",
+            &run,
+            "escalation-1",
+            "--reason",
+            "accept the debt",
+        ])
         .env("ANTHROPIC_API_KEY", KEY)
         .output()
         .unwrap();
