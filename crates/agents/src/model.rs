@@ -47,6 +47,8 @@ pub struct ModelAgentConfig {
     pub price: Option<(f64, f64)>,
     /// Tool limits (bash, timeouts, output caps).
     pub tools: ToolLimits,
+    /// Environment variables the model's `bash` must not see (the API keys).
+    pub hidden_env: Vec<String>,
 }
 
 /// An agent played by a language model through a tool loop.
@@ -74,7 +76,17 @@ impl Agent for ModelAgent {
     async fn run(&self, request: StepRequest) -> Result<StepOutput, AgentError> {
         let toolbox = ToolBox::new(ToolBoxConfig {
             workspace: request.workspace.clone(),
-            env: request.env.clone(),
+            env: request
+                .env
+                .iter()
+                .cloned()
+                .chain(
+                    self.config
+                        .hidden_env
+                        .iter()
+                        .map(|name| (name.clone(), String::new())),
+                )
+                .collect(),
             limits: self.config.tools.clone(),
             memory: request.services.memory.clone(),
             writes: request.writes.clone(),

@@ -182,6 +182,7 @@ async fn one(protocol: Protocol, stream: bool, turns: usize) -> anyhow::Result<R
         max_step_tokens: u64::MAX,
         price: None,
         tools: ToolLimits::default(),
+        hidden_env: Vec::new(),
     });
     let started = std::time::Instant::now();
     agent

@@ -39,11 +39,22 @@ pub(crate) async fn run(run: &BashRun<'_>) -> ToolOutcome {
     // keeping the command's line numbers; the stderr pipe still catches what the shell says
     // before that runs (a syntax error on the first line).
     let script = format!("exec 2>&1; {}", run.command);
-    let spawned = Command::new("sh")
+    let mut command = Command::new("sh");
+    // An empty value hides a variable (API keys: a model must not be able to print them into
+    // a transcript or a file).
+    for (name, _) in run.env.iter().filter(|(_, value)| value.is_empty()) {
+        command.env_remove(name);
+    }
+    let spawned = command
         .arg("-c")
         .arg(script)
         .current_dir(run.root)
-        .envs(run.env.iter().map(|(name, value)| (name, value)))
+        .envs(
+            run.env
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (name, value)),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -115,6 +115,7 @@ fn agent(fake: &FakeModel, protocol: Protocol, stream: bool, max_turns: u32) -> 
         max_step_tokens: 1_000_000,
         price: Some((2.0, 8.0)),
         tools: ToolLimits::default(),
+        hidden_env: vec!["HOME".into()],
     })
 }
 
@@ -163,6 +164,7 @@ fn ordinary_turns() -> Vec<Turn> {
                 json!({"path": "src/plan.md", "content": "# Plan\n"}),
             ),
             call("read_file", json!({"path": "../../etc/passwd"})),
+            call("bash", json!({"command": "echo \"hidden=[${HOME:-}]\""})),
         ]),
         expecting(
             turn(vec![call(
@@ -228,6 +230,10 @@ async fn both_protocols_with_and_without_streaming_run_the_tool_loop() {
         assert!(
             text.contains("outside the workspace"),
             "the refusal is in the transcript"
+        );
+        assert!(
+            text.contains("hidden=[]"),
+            "a hidden variable is not in bash's environment: {text}"
         );
         assert!(!text.contains(KEY), "the key never reaches a transcript");
         assert_eq!(fake.exchanges().len(), 3);

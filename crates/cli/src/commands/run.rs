@@ -367,6 +367,19 @@ fn find_program(program: &str) -> Option<PathBuf> {
         })
 }
 
+/// The variables that may hold model API keys: the configured one and the providers'
+/// defaults. A model's `bash` runs without them, so it cannot print a key into a transcript.
+fn hidden_key_variables(configured: &str) -> Vec<String> {
+    let mut names = vec![
+        configured.to_string(),
+        Protocol::OpenAi.default_key_env().to_string(),
+        Protocol::Anthropic.default_key_env().to_string(),
+    ];
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// A model agent for `role`; its key is read from the environment here and kept only in the
 /// client (never in the configuration, the store or a report).
 fn model_agent(context: &Context, role: &str, protocol: Protocol) -> anyhow::Result<AnyAgent> {
@@ -423,6 +436,7 @@ fn model_agent(context: &Context, role: &str, protocol: Protocol) -> anyhow::Res
             output_limit: tools.output_limit_bytes,
             ..ToolLimits::default()
         },
+        hidden_env: hidden_key_variables(&settings.api_key_env),
     })))
 }
 

@@ -104,7 +104,11 @@ fn honest_developer() -> Conversation {
                 json!({"path": "src/lib.rs", "old_string": "let _ = (a, b);\n    0", "new_string": "a + b"}),
             )]),
             turn(vec![
-                call("bash", json!({"command": "cargo test --quiet --test add"})),
+                // A model that tries to read the key gets nothing: bash runs without it.
+                call(
+                    "bash",
+                    json!({"command": "echo \"key=[${OPENAI_API_KEY:-}]\"; cargo test --quiet --test add; env"}),
+                ),
                 call(
                     "memory_store",
                     json!({"key": "add/impl", "value": {"files": ["src/lib.rs"]}}),
@@ -308,6 +312,10 @@ fn an_honest_model_passes_the_real_gates_and_is_accounted() {
     assert!(
         prompt.contains("---- transcript ----") && prompt.contains("edit_file"),
         "{prompt}"
+    );
+    assert!(
+        prompt.contains("key=[]"),
+        "bash ran without the key:\n{prompt}"
     );
     let missing = sandbox.run(&["prompt", "show", &run, "nosuch"]);
     assert_eq!(missing.status.code(), Some(1));
