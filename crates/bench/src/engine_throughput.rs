@@ -258,6 +258,7 @@ fn run_variant(
             default_gate_timeout: Duration::from_secs(600),
             env: Vec::new(),
             budget: Default::default(),
+            gate_hidden_env: Vec::new(),
         },
     );
     let run_id = apiwright_engine::new_run_id();

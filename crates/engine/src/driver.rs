@@ -74,6 +74,9 @@ pub struct EngineConfig {
     pub env: Vec<(String, String)>,
     /// What one run may spend on models (tokens, US dollars); `Budget::default()`: no limit.
     pub budget: Budget,
+    /// Environment variables gates run without (model API keys: a test program printing its
+    /// environment must not put a key into the evidence).
+    pub gate_hidden_env: Vec<String>,
 }
 
 /// How a call to [`Engine::drive`] ended.
@@ -854,6 +857,13 @@ impl Engine {
         if let Some(db) = &self.config.db_path {
             env.push(("APIWRIGHT_DB".to_string(), db.display().to_string()));
         }
+        // An empty value hides the variable from the gate's processes.
+        env.extend(
+            self.config
+                .gate_hidden_env
+                .iter()
+                .map(|name| (name.clone(), String::new())),
+        );
         let context = GateContext {
             attached: None,
             env: &env,

@@ -278,11 +278,22 @@ fn spawn(
 ) -> std::io::Result<Child> {
     let out = std::fs::File::create(log)?;
     let err = out.try_clone()?;
-    Command::new("sh")
+    let mut command = Command::new("sh");
+    // An empty value in the gate's environment hides that variable (model API keys).
+    for (name, _) in context.env.iter().filter(|(_, value)| value.is_empty()) {
+        command.env_remove(name);
+    }
+    command
         .arg("-c")
         .arg(run)
         .current_dir(context.workspace)
-        .envs(context.env.iter().map(|(name, value)| (name, value)))
+        .envs(
+            context
+                .env
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (name, value)),
+        )
         .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(out)

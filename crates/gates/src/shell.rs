@@ -71,11 +71,22 @@ pub(crate) async fn run_with(
         Streams::Interleaved => format!("exec 2>&1\n{command_line}"),
         Streams::Separate => command_line.to_string(),
     };
-    let spawned = Command::new("sh")
+    let mut command = Command::new("sh");
+    // An empty value in the gate's environment hides that variable (model API keys).
+    for (name, _) in context.env.iter().filter(|(_, value)| value.is_empty()) {
+        command.env_remove(name);
+    }
+    let spawned = command
         .arg("-c")
         .arg(script)
         .current_dir(context.workspace)
-        .envs(context.env.iter().map(|(name, value)| (name, value)))
+        .envs(
+            context
+                .env
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (name, value)),
+        )
         .envs(extra_env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -208,6 +208,7 @@ pub fn build_engine(context: &Context) -> anyhow::Result<Engine> {
                 tokens_left: context.config.budget.max_tokens,
                 cost_left_usd: context.config.budget.max_cost_usd,
             },
+            gate_hidden_env: key_variables(&context.config),
         },
     ))
 }
@@ -365,6 +366,28 @@ fn find_program(program: &str) -> Option<PathBuf> {
                 .metadata()
                 .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
         })
+}
+
+/// Every variable the configuration says may hold a model API key (gates run without them).
+fn key_variables(config: &apiwright_config::Config) -> Vec<String> {
+    let mut names: Vec<String> = [Protocol::OpenAi, Protocol::Anthropic]
+        .iter()
+        .map(|protocol| protocol.default_key_env().to_string())
+        .chain(
+            [&config.openai, &config.anthropic]
+                .into_iter()
+                .filter_map(|provider| provider.raw.api_key_env.clone()),
+        )
+        .chain(
+            config
+                .agents
+                .values()
+                .filter_map(|agent| agent.model.api_key_env.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The variables that may hold model API keys: the configured one and the providers'

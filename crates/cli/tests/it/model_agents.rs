@@ -284,6 +284,11 @@ fn an_honest_model_passes_the_real_gates_and_is_accounted() {
         serde_json::from_str(&sandbox.expect(&["runs", "show", &run, "--json"], 0)).unwrap();
     assert_eq!(gate(&report, "red-fails")["status"], "passed");
     assert_eq!(gate(&report, "green-passes")["status"], "passed");
+    assert_eq!(
+        gate(&report, "keys-hidden")["status"],
+        "passed",
+        "gates run without the keys"
+    );
     // Accounting: every step's tokens, per role and in total, with the configured price.
     let usage = &report["usage"];
     let total_in = usage["total"]["input_tokens"].as_u64().unwrap();

@@ -172,6 +172,7 @@ impl Brain {
                 default_gate_timeout: Duration::from_secs(600),
                 env: Vec::new(),
                 budget: Default::default(),
+                gate_hidden_env: Vec::new(),
             },
         );
         let (workflow, machine) = engine.load(&facts.run_id).unwrap();

@@ -92,6 +92,7 @@ fn harness() -> Harness {
             default_gate_timeout: Duration::from_secs(30),
             env: Vec::new(),
             budget: Default::default(),
+            gate_hidden_env: Vec::new(),
         },
     );
     let workspace = dir.path().join("ws");
