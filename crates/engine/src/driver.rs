@@ -29,6 +29,7 @@ use apiwright_store::KeyPattern;
 use apiwright_store::MemoryWrite;
 use apiwright_store::NewEvent;
 use apiwright_store::RunStatus;
+use apiwright_store::StepPrompt;
 use apiwright_store::Store;
 use apiwright_store::Value;
 use apiwright_workflow::EscalationKind;
@@ -457,19 +458,6 @@ impl Engine {
                 role: step.agent.clone(),
                 hint: "configure a provider for it".into(),
             })?;
-        let started = Event::StepStarted {
-            round: task.round.clone(),
-            step: step.id().to_string(),
-            attempt: task.attempt,
-            provider: agent.provider().to_string(),
-        };
-        self.record(
-            &active.run_id,
-            &mut active.machine,
-            vec![started],
-            Vec::new(),
-        )?;
-
         let mut vars = round_vars(
             &workflow,
             &active.base_vars,
@@ -487,23 +475,34 @@ impl Engine {
         );
         let step_id = step.id().to_string();
         let agent_id = step.agent.clone();
+        // The attempt's start and the prompt it was given are one commit: recording the
+        // prompt costs no write of its own on the engine's hot path.
+        let started = Event::StepStarted {
+            round: task.round.clone(),
+            step: step_id.clone(),
+            attempt: task.attempt,
+            provider: agent.provider().to_string(),
+        };
+        let prompt = prepared.as_ref().ok().map(|request| StepPrompt {
+            run_id: active.run_id.clone(),
+            round: task.round.to_string(),
+            phase: task.round.phase.clone(),
+            step: step_id.clone(),
+            item: request.item.clone(),
+            attempt: task.attempt,
+            provider: agent.provider().to_string(),
+            prompt: request.prompt.clone(),
+            transcript: None,
+            at: 0,
+        });
+        self.record_with_prompts(
+            &active.run_id,
+            &mut active.machine,
+            vec![started],
+            prompt.into_iter().collect(),
+        )?;
         match prepared {
             Ok(request) => {
-                let record = apiwright_store::StepPrompt {
-                    run_id: active.run_id.clone(),
-                    round: task.round.to_string(),
-                    phase: task.round.phase.clone(),
-                    step: step_id.clone(),
-                    item: request.item.clone(),
-                    attempt: task.attempt,
-                    provider: agent.provider().to_string(),
-                    prompt: request.prompt.clone(),
-                    transcript: None,
-                    at: 0,
-                };
-                if let Err(error) = self.store.put_prompt(&record) {
-                    tracing::warn!("could not record the prompt of step {step_id}: {error}");
-                }
                 let writes = request.writes.clone();
                 let meter = Arc::clone(&request.services.meter);
                 let namespace = request.services.namespace.clone();
@@ -908,6 +907,28 @@ impl Engine {
         events: Vec<Event>,
         memory: Vec<MemoryWrite>,
     ) -> Result<(), EngineError> {
+        self.commit(run_id, machine, events, memory, Vec::new())
+    }
+
+    /// Records a step's start with the prompt its attempt was given.
+    fn record_with_prompts(
+        &mut self,
+        run_id: &str,
+        machine: &mut Machine,
+        events: Vec<Event>,
+        prompts: Vec<StepPrompt>,
+    ) -> Result<(), EngineError> {
+        self.commit(run_id, machine, events, Vec::new(), prompts)
+    }
+
+    fn commit(
+        &mut self,
+        run_id: &str,
+        machine: &mut Machine,
+        events: Vec<Event>,
+        memory: Vec<MemoryWrite>,
+        prompts: Vec<StepPrompt>,
+    ) -> Result<(), EngineError> {
         for event in &events {
             machine.apply(event).map_err(EngineError::Invariant)?;
         }
@@ -920,6 +941,7 @@ impl Engine {
                 })
                 .collect(),
             memory,
+            prompts,
             status: Some(run_status(machine.status())),
         };
         self.store.commit(run_id, &commit)?;

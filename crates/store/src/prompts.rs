@@ -32,29 +32,35 @@ pub struct StepPrompt {
     pub at: i64,
 }
 
+/// Inserts (or replaces) a prompt record on `conn` — inside a run's commit, or on its own.
+pub(crate) fn insert(conn: &rusqlite::Connection, prompt: &StepPrompt, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO step_prompts \
+         (run_id, round, phase, step, item, attempt, provider, prompt, transcript, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            prompt.run_id,
+            prompt.round,
+            prompt.phase,
+            prompt.step,
+            prompt.item,
+            prompt.attempt,
+            prompt.provider,
+            prompt.prompt,
+            prompt.transcript.as_ref().map(serde_json::Value::to_string),
+            if prompt.at == 0 { now } else { prompt.at },
+        ])
+    })
+    .ctx("recording a step prompt")?;
+    Ok(())
+}
+
 impl Store {
     /// Records the prompt of a step attempt (replacing an earlier record of the same attempt).
     pub fn put_prompt(&self, prompt: &StepPrompt) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO step_prompts \
-             (run_id, round, phase, step, item, attempt, provider, prompt, transcript, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    prompt.run_id,
-                    prompt.round,
-                    prompt.phase,
-                    prompt.step,
-                    prompt.item,
-                    prompt.attempt,
-                    prompt.provider,
-                    prompt.prompt,
-                    prompt.transcript.as_ref().map(serde_json::Value::to_string),
-                    if prompt.at == 0 { now_ms() } else { prompt.at },
-                ],
-            )
-            .ctx("recording a step prompt")?;
-        Ok(())
+        insert(&self.conn, prompt, now_ms())
     }
 
     /// Attaches a conversation to a recorded attempt; `false` when no such attempt exists.

@@ -132,6 +132,8 @@ pub struct Commit {
     pub events: Vec<NewEvent>,
     /// Memory writes (each with its history row).
     pub memory: Vec<MemoryWrite>,
+    /// Prompts of step attempts that start in this commit.
+    pub prompts: Vec<crate::StepPrompt>,
     /// New run status, if it changes.
     pub status: Option<RunStatus>,
 }
@@ -270,6 +272,9 @@ impl Store {
         // A failing write (a bad key, say) drops `tx`: the events above are rolled back too.
         for write in &commit.memory {
             put_in(&tx, write, now)?;
+        }
+        for prompt in &commit.prompts {
+            crate::prompts::insert(tx.conn(), prompt, now)?;
         }
         tx.conn()
             .prepare_cached(

@@ -84,6 +84,7 @@ fn commit_appends_gap_free_and_applies_everything() {
             &Commit {
                 events: vec![event("a", 1), event("b", 2)],
                 memory: vec![write("r/x", "1")],
+                prompts: Vec::new(),
                 status: None,
             },
         )
@@ -95,6 +96,7 @@ fn commit_appends_gap_free_and_applies_everything() {
             &Commit {
                 events: vec![event("c", 3)],
                 memory: vec![write("r/x", "2"), write("r/y", "y")],
+                prompts: Vec::new(),
                 status: Some(RunStatus::WaitingApproval),
             },
         )
@@ -127,6 +129,7 @@ fn commit_to_unknown_run_fails() {
             &Commit {
                 events: vec![event("a", 1)],
                 memory: vec![write("k", "v")],
+                prompts: Vec::new(),
                 status: None,
             },
         )

@@ -29,6 +29,21 @@ fn event(kind: &str) -> NewEvent {
     }
 }
 
+fn prompt(step: &str) -> apiwright_store::StepPrompt {
+    apiwright_store::StepPrompt {
+        run_id: "r".into(),
+        round: "p#1".into(),
+        phase: "p".into(),
+        step: step.into(),
+        item: None,
+        attempt: 1,
+        provider: "builtin".into(),
+        prompt: "do it".into(),
+        transcript: None,
+        at: 0,
+    }
+}
+
 #[test]
 fn commit_is_atomic() {
     let (_dir, store) = temp_store();
@@ -43,6 +58,7 @@ fn commit_is_atomic() {
             write("ok/key", text("v"), "t"),
             write("bad//key", text("v"), "t"),
         ],
+        prompts: vec![prompt("started-then-rolled-back")],
         status: Some(RunStatus::Completed),
     };
     let err = store.commit("r", &bad).unwrap_err();
@@ -51,6 +67,10 @@ fn commit_is_atomic() {
     assert_eq!(store.events("r", 0).unwrap().len(), 1);
     assert_eq!(store.memory_get("ok/key").unwrap(), None);
     assert!(store.memory_history("ok/key").unwrap().is_empty());
+    assert!(
+        store.prompts("r", None).unwrap().is_empty(),
+        "the prompt rolled back too"
+    );
     let after = store.run("r").unwrap().unwrap();
     assert_eq!(after, before);
     assert_eq!(after.status, RunStatus::Running);
@@ -62,11 +82,15 @@ fn commit_is_atomic() {
             &Commit {
                 events: vec![event("step_finished")],
                 memory: vec![write("ok/key", text("v"), "t")],
+                prompts: vec![prompt("kept")],
                 status: None,
             },
         )
         .unwrap();
     assert_eq!(seq, 2);
+    let kept = store.prompts("r", None).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].step, "kept");
     assert_eq!(store.memory_get("ok/key").unwrap().unwrap().version, 1);
 }
 
@@ -92,6 +116,7 @@ fn event_seq_is_gap_free_across_commits_and_connections() {
                 &Commit {
                     events,
                     memory: vec![],
+                    prompts: Vec::new(),
                     status,
                 },
             )
