@@ -106,9 +106,15 @@ impl Agent for ModelAgent {
             })
             .collect();
         specs.extend(control_tools(&request));
-        let mut conversation = Conversation::new(Arc::clone(&request.services.transcript));
+        let mut conversation = Conversation::new(
+            ChatRequest {
+                system: system_prompt(&request),
+                messages: Vec::new(),
+                tools: specs,
+            },
+            Arc::clone(&request.services.transcript),
+        );
         conversation.push(Message::User(request.prompt.clone()));
-        let system = system_prompt(&request);
         for turn in 1..=self.config.max_turns {
             if let Some(spent) = request.services.meter.usage() {
                 if let Some(reason) = request.services.budget.exceeded_by(&spent) {
@@ -122,19 +128,14 @@ impl Agent for ModelAgent {
                     )));
                 }
             }
-            let chat = ChatRequest {
-                system: system.clone(),
-                messages: conversation.messages.clone(),
-                tools: specs.clone(),
-            };
             let response = self
                 .config
                 .client
-                .complete(&chat)
+                .complete(&conversation.chat)
                 .await
                 .map_err(model_error)?;
             request.services.meter.add_turn(self.usage(&response.usage));
-            let calls = response.tool_calls.clone();
+            let calls = response.tool_calls;
             conversation.push(Message::Assistant {
                 text: response.text.clone(),
                 tool_calls: calls.clone(),
@@ -239,18 +240,19 @@ impl ModelAgent {
     }
 }
 
-/// The conversation, mirrored into the engine's transcript slot whenever it changes (so a
-/// step that times out or is cancelled still leaves its transcript).
+/// The conversation: the request sent every turn (grown in place, never copied), and its
+/// transcript, handed to the engine's slot when the conversation is dropped — however the
+/// step ends, a timeout or a cancellation included.
 struct Conversation {
-    messages: Vec<Message>,
+    chat: ChatRequest,
     sink: Arc<Mutex<Option<serde_json::Value>>>,
     transcript: Vec<serde_json::Value>,
 }
 
 impl Conversation {
-    fn new(sink: Arc<Mutex<Option<serde_json::Value>>>) -> Conversation {
+    fn new(chat: ChatRequest, sink: Arc<Mutex<Option<serde_json::Value>>>) -> Conversation {
         Conversation {
-            messages: Vec::new(),
+            chat,
             sink,
             transcript: Vec::new(),
         }
@@ -258,7 +260,7 @@ impl Conversation {
 
     fn push(&mut self, message: Message) {
         self.transcript.push(transcript_entry(&message));
-        self.messages.push(message);
+        self.chat.messages.push(message);
     }
 }
 

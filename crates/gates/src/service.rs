@@ -279,21 +279,11 @@ fn spawn(
     let out = std::fs::File::create(log)?;
     let err = out.try_clone()?;
     let mut command = Command::new("sh");
-    // An empty value in the gate's environment hides that variable (model API keys).
-    for (name, _) in context.env.iter().filter(|(_, value)| value.is_empty()) {
-        command.env_remove(name);
-    }
+    crate::shell::gate_environment(&mut command, context.env);
     command
         .arg("-c")
         .arg(run)
         .current_dir(context.workspace)
-        .envs(
-            context
-                .env
-                .iter()
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(name, value)| (name, value)),
-        )
         .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(out)

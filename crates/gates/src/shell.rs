@@ -72,21 +72,11 @@ pub(crate) async fn run_with(
         Streams::Separate => command_line.to_string(),
     };
     let mut command = Command::new("sh");
-    // An empty value in the gate's environment hides that variable (model API keys).
-    for (name, _) in context.env.iter().filter(|(_, value)| value.is_empty()) {
-        command.env_remove(name);
-    }
+    gate_environment(&mut command, context.env);
     let spawned = command
         .arg("-c")
         .arg(script)
         .current_dir(context.workspace)
-        .envs(
-            context
-                .env
-                .iter()
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(name, value)| (name, value)),
-        )
         .envs(extra_env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -192,4 +182,16 @@ fn last_lines(output: &[u8]) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let first = lines.len().saturating_sub(TAIL_LINES);
     lines[first..].join("\n")
+}
+
+/// Applies a gate's environment to a command: an empty value removes the variable instead of
+/// setting it (model API keys: a gate's programs must not see them).
+pub(crate) fn gate_environment(command: &mut Command, env: &[(String, String)]) {
+    for (name, value) in env {
+        if value.is_empty() {
+            command.env_remove(name);
+        } else {
+            command.env(name, value);
+        }
+    }
 }

@@ -42,19 +42,17 @@ pub(crate) async fn run(run: &BashRun<'_>) -> ToolOutcome {
     let mut command = Command::new("sh");
     // An empty value hides a variable (API keys: a model must not be able to print them into
     // a transcript or a file).
-    for (name, _) in run.env.iter().filter(|(_, value)| value.is_empty()) {
-        command.env_remove(name);
+    for (name, value) in run.env {
+        if value.is_empty() {
+            command.env_remove(name);
+        } else {
+            command.env(name, value);
+        }
     }
     let spawned = command
         .arg("-c")
         .arg(script)
         .current_dir(run.root)
-        .envs(
-            run.env
-                .iter()
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(name, value)| (name, value)),
-        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -55,11 +55,14 @@ fn show(
         .collect();
     let Some(chosen) = matching.last() else {
         let recorded = store.prompts(run, None)?;
-        let mut steps: Vec<String> = recorded
-            .iter()
-            .map(|record| format!("{}/{}", record.phase, record.step))
-            .collect();
-        steps.dedup();
+        // Each step once, in the order they first ran (TDD rounds repeat steps).
+        let mut steps: Vec<String> = Vec::new();
+        for record in &recorded {
+            let step = format!("{}/{}", record.phase, record.step);
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
         anyhow::bail!(
             "no recorded prompt of step `{step}`{}{} in run {run}: prompts are recorded when an \
              attempt starts; recorded steps: {}",

@@ -29,8 +29,16 @@ use crate::progress::Progress;
 
 pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
     let mut engine = build_engine(context)?;
-    let run_id = match &args.resume {
-        Some(run_id) => run_id.clone(),
+    let (run_id, agents) = match &args.resume {
+        Some(run_id) => {
+            return drive(
+                context,
+                &mut engine,
+                run_id,
+                args.agents.as_deref(),
+                args.json,
+            );
+        }
         None => {
             let name = args.workflow.as_deref().unwrap_or_default();
             let (workflow, yaml) = resolve(name)?;
@@ -106,16 +114,11 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<Exit> {
                     agents: args.agents.clone(),
                 },
             )?;
-            run_id
+            (run_id, agents)
         }
     };
-    drive(
-        context,
-        &mut engine,
-        &run_id,
-        args.agents.as_deref(),
-        args.json,
-    )
+    // The agents checked before the run was created are the ones that drive it.
+    drive_with(context, &mut engine, &run_id, &agents, args.json)
 }
 
 /// Free-text requirements need a model to read them: a built-in role that reads the spec
@@ -368,7 +371,8 @@ fn find_program(program: &str) -> Option<PathBuf> {
         })
 }
 
-/// Every variable the configuration says may hold a model API key (gates run without them).
+/// Every variable the configuration says may hold a model API key: the providers' defaults
+/// and every `api_key_env`. Gates and a model's `bash` run without them.
 fn key_variables(config: &apiwright_config::Config) -> Vec<String> {
     let mut names: Vec<String> = [Protocol::OpenAi, Protocol::Anthropic]
         .iter()
@@ -385,19 +389,6 @@ fn key_variables(config: &apiwright_config::Config) -> Vec<String> {
                 .filter_map(|agent| agent.model.api_key_env.clone()),
         )
         .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// The variables that may hold model API keys: the configured one and the providers'
-/// defaults. A model's `bash` runs without them, so it cannot print a key into a transcript.
-fn hidden_key_variables(configured: &str) -> Vec<String> {
-    let mut names = vec![
-        configured.to_string(),
-        Protocol::OpenAi.default_key_env().to_string(),
-        Protocol::Anthropic.default_key_env().to_string(),
-    ];
     names.sort();
     names.dedup();
     names
@@ -459,7 +450,8 @@ fn model_agent(context: &Context, role: &str, protocol: Protocol) -> anyhow::Res
             output_limit: tools.output_limit_bytes,
             ..ToolLimits::default()
         },
-        hidden_env: hidden_key_variables(&settings.api_key_env),
+        // Every variable the configuration names for a key, this role's included.
+        hidden_env: key_variables(&context.config),
     })))
 }
 
@@ -481,6 +473,18 @@ pub fn drive(
     });
     let provider = provider.or(stored.as_deref());
     let agents = resolve_agents(context, &workflow, provider)?;
+    drive_with(context, engine, run_id, &agents, json)
+}
+
+/// Drives a run with agents already chosen.
+fn drive_with(
+    context: &Context,
+    engine: &mut Engine,
+    run_id: &str,
+    agents: &BTreeMap<String, AnyAgent>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let (workflow, _) = engine.load(run_id)?;
     let hooks = context.config.hooks.clone();
     let progress = Progress::new(run_id, &workflow, json);
     let run_id_for_hooks = run_id.to_string();
@@ -510,7 +514,7 @@ pub fn drive(
             std::future::pending::<()>().await;
         }
     };
-    let outcome = runtime.block_on(engine.drive(run_id, &agents, interrupt));
+    let outcome = runtime.block_on(engine.drive(run_id, agents, interrupt));
     progress.finish();
     let outcome = outcome?;
     match write_report(engine, run_id) {
