@@ -881,3 +881,51 @@ async fn openapi_gate_fails_on_a_malformed_line_of_the_routes_command() {
     );
     assert_eq!(report.evidence["matched"], 7);
 }
+
+#[tokio::test]
+async fn spec_gate_fails_on_a_missing_or_invalid_spec_and_passes_a_valid_one() {
+    let fixture = Fixture::new();
+    let key = "api-development/x/phase-1/product-manager/requirements";
+    let spec_gate = Gate {
+        spec: Some(apiwright_workflow::SpecCheck {
+            key: key.into(),
+            field: Some("spec".into()),
+        }),
+        ..gate("spec-valid")
+    };
+    let missing = fixture.check(&spec_gate).await.unwrap();
+    assert_eq!(missing.outcome, GateOutcome::Failed);
+    assert!(
+        missing.summary.contains("found nothing stored"),
+        "{}",
+        missing.summary
+    );
+
+    // A field type the spec format does not know: the loader's diagnostic is the evidence.
+    fixture.put(
+        key,
+        Value::Json(serde_json::json!({"spec": {
+            "api": {"name": "notes", "version": "1.0.0"},
+            "resources": [{"name": "note", "fields": [{"name": "body", "type": "strng"}]}]
+        }})),
+    );
+    let invalid = fixture.check(&spec_gate).await.unwrap();
+    assert_eq!(invalid.outcome, GateOutcome::Failed);
+    assert_eq!(invalid.evidence["valid"], false);
+    let diagnostics = invalid.evidence["diagnostics"].to_string();
+    assert!(
+        diagnostics.contains(&format!("{key}#spec:")),
+        "{diagnostics}"
+    );
+    assert!(diagnostics.contains("strng"), "{diagnostics}");
+
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/notes.yaml"),
+    )
+    .unwrap();
+    let spec: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    fixture.put(key, Value::Json(serde_json::json!({ "spec": spec })));
+    let valid = fixture.check(&spec_gate).await.unwrap();
+    assert_eq!(valid.outcome, GateOutcome::Passed, "{}", valid.summary);
+    assert_eq!(valid.evidence["api"], "notes");
+}
