@@ -57,6 +57,12 @@ pub trait Agent: Send + Sync + 'static {
         false
     }
 
+    /// Whether the agent reads the rendered prompt (the engine records it for `apiwright
+    /// prompt show` only then: an agent that works from the request alone was told nothing).
+    fn reads_prompt(&self) -> bool {
+        true
+    }
+
     /// Does the step's work.
     fn run(
         &self,
@@ -69,6 +75,7 @@ type BoxedRun = Pin<Box<dyn Future<Output = Result<StepOutput, AgentError>> + Se
 trait ErasedAgent: Send + Sync {
     fn provider(&self) -> &str;
     fn works_through_tools(&self) -> bool;
+    fn reads_prompt(&self) -> bool;
     fn run_boxed(self: Arc<Self>, request: StepRequest) -> BoxedRun;
 }
 
@@ -79,6 +86,10 @@ impl<A: Agent> ErasedAgent for A {
 
     fn works_through_tools(&self) -> bool {
         Agent::works_through_tools(self)
+    }
+
+    fn reads_prompt(&self) -> bool {
+        Agent::reads_prompt(self)
     }
 
     fn run_boxed(self: Arc<Self>, request: StepRequest) -> BoxedRun {
@@ -110,6 +121,11 @@ impl AnyAgent {
     /// Whether the agent hands in its work through tools.
     pub fn works_through_tools(&self) -> bool {
         self.0.works_through_tools()
+    }
+
+    /// Whether the agent reads the rendered prompt.
+    pub fn reads_prompt(&self) -> bool {
+        self.0.reads_prompt()
     }
 
     /// Runs the step; the returned future is `'static` so it can be spawned.

@@ -82,6 +82,11 @@ impl Agent for TrivialAgent {
         "bench"
     }
 
+    fn reads_prompt(&self) -> bool {
+        // It ignores the prompt, so none is recorded (as for the built-in agents).
+        false
+    }
+
     fn run(
         &self,
         request: StepRequest,

@@ -92,6 +92,11 @@ impl Agent for BuiltinAgent {
         "builtin"
     }
 
+    fn reads_prompt(&self) -> bool {
+        // The built-in roles work from the request's structured fields.
+        false
+    }
+
     async fn run(&self, request: StepRequest) -> Result<StepOutput, AgentError> {
         // Generating files and running cargo is blocking work: keep it off the engine's task.
         let role = self.role.clone();

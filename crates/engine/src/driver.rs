@@ -483,18 +483,22 @@ impl Engine {
             attempt: task.attempt,
             provider: agent.provider().to_string(),
         };
-        let prompt = prepared.as_ref().ok().map(|request| StepPrompt {
-            run_id: active.run_id.clone(),
-            round: task.round.to_string(),
-            phase: task.round.phase.clone(),
-            step: step_id.clone(),
-            item: request.item.clone(),
-            attempt: task.attempt,
-            provider: agent.provider().to_string(),
-            prompt: request.prompt.clone(),
-            transcript: None,
-            at: 0,
-        });
+        let prompt = prepared
+            .as_ref()
+            .ok()
+            .filter(|_| agent.reads_prompt())
+            .map(|request| StepPrompt {
+                run_id: active.run_id.clone(),
+                round: task.round.to_string(),
+                phase: task.round.phase.clone(),
+                step: step_id.clone(),
+                item: request.item.clone(),
+                attempt: task.attempt,
+                provider: agent.provider().to_string(),
+                prompt: request.prompt.clone(),
+                transcript: None,
+                at: 0,
+            });
         self.record_with_prompts(
             &active.run_id,
             &mut active.machine,

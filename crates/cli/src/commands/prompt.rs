@@ -65,7 +65,8 @@ fn show(
         }
         anyhow::bail!(
             "no recorded prompt of step `{step}`{}{} in run {run}: prompts are recorded when an \
-             attempt starts; recorded steps: {}",
+             attempt of an agent that reads its prompt starts (the built-in agents work from the \
+             request, not a prompt); recorded steps: {}",
             item.map(|item| format!(" item `{item}`"))
                 .unwrap_or_default(),
             attempt
