@@ -48,6 +48,11 @@ pub enum Command {
     /// Hooks for interactive coding agents.
     #[command(subcommand)]
     Hooks(HooksCommand),
+    /// Administer the users of `apiwright serve`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Serve the REST API (`/api/v1`) on the state database; Ctrl-C stops it gracefully.
+    Serve(ServeArgs),
     /// Check a running service against its OpenAPI document: contract conformance, OWASP API
     /// security probes, or load against objectives (the evidence gates, standalone).
     #[command(subcommand)]
@@ -260,6 +265,39 @@ pub enum WorkflowCommand {
     },
     /// Print the JSON Schema of the workflow format.
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin user (the first one, or another). The password is read from stdin,
+    /// so it never appears in the shell history or the process list.
+    Create {
+        /// The admin's email address (the login name).
+        #[arg(long)]
+        email: String,
+        /// Read the password from stdin (required: the terminal would echo it).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed to stderr).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// An origin allowed by CORS, like https://app.example.com (repeatable; none: CORS off).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Requests per minute one client IP may send (0: unlimited).
+    #[arg(long, default_value_t = 1200)]
+    pub per_ip_per_minute: u32,
+    /// Requests per minute one user or API key may send (0: unlimited).
+    #[arg(long, default_value_t = 600)]
+    pub per_principal_per_minute: u32,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,14 @@ pub enum StoreError {
     /// The run does not exist.
     #[error("no run with id `{0}`")]
     UnknownRun(String),
+    /// A row with the same unique value exists (not retryable).
+    #[error("a row in {table} with `{key}` already exists")]
+    Duplicate {
+        /// Table name.
+        table: String,
+        /// The value that is taken (an email, an id).
+        key: String,
+    },
     /// A stored row could not be decoded (database written by a newer version, or corrupt).
     #[error("corrupt row in {table}: {detail}")]
     Corrupt {

@@ -1,6 +1,6 @@
 //! Durable state of apiwright in one SQLite database (`.apiwright/state.db` by default):
 //! the namespaced memory (values, tags, full history), run records with their append-only
-//! event log, and hook records.
+//! event log, hook records, and the users, API keys and refresh tokens of `apiwright serve`.
 //!
 //! Every write is a real transaction (`BEGIN IMMEDIATE`, WAL, busy timeout), so many
 //! processes can share one file without losing writes. [`Store::commit`] appends a run's
@@ -20,6 +20,7 @@ mod prompts;
 mod runs;
 mod schema;
 mod sql;
+mod users;
 
 pub use error::Result;
 pub use error::StoreError;
@@ -40,6 +41,13 @@ pub use runs::NewEvent;
 pub use runs::NewRun;
 pub use runs::RunRecord;
 pub use runs::RunStatus;
+pub use users::ApiKeyMatch;
+pub use users::ApiKeyRecord;
+pub use users::NewApiKey;
+pub use users::NewRefreshToken;
+pub use users::NewUser;
+pub use users::RefreshTokenRecord;
+pub use users::UserRecord;
 
 use std::path::Path;
 use std::path::PathBuf;
@@ -97,6 +105,12 @@ impl Store {
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Store> {
         schema::open_in_memory()
+    }
+
+    /// Whether the database at `path` answers a query: it exists (it is not created), opens
+    /// read-only and has the schema this build writes. For readiness checks.
+    pub fn probe(path: &Path) -> Result<()> {
+        schema::probe(path)
     }
 
     /// The database file, if any.

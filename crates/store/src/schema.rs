@@ -19,6 +19,7 @@ use crate::sql::corrupt;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_prompts.sql"),
+    include_str!("../migrations/0003_server.sql"),
 ];
 
 /// The schema version this build writes.
@@ -67,6 +68,23 @@ pub(crate) fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
     ))
     .ctx("configuring the connection")?;
     prepare(conn, Some(path.to_path_buf()), options.busy_timeout)
+}
+
+pub(crate) fn probe(path: &Path) -> Result<()> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|err| StoreError::Open {
+        path: path.display().to_string(),
+        source: std::io::Error::other(err),
+    })?;
+    let version = user_version(&conn)?;
+    if version != SCHEMA_VERSION {
+        return Err(corrupt(
+            "schema",
+            format!("expected schema version {SCHEMA_VERSION}, found {version}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether SQLite reported a lock conflict.

@@ -1,5 +1,6 @@
 //! Subcommand dispatch and exit codes.
 
+mod admin;
 mod approve;
 mod check;
 mod deploy;
@@ -8,6 +9,7 @@ mod memory;
 mod prompt;
 mod run;
 mod runs;
+mod serve;
 mod workflow;
 
 use crate::app::Cli;
@@ -67,6 +69,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Hooks(command) => {
             let context = Context::load(&cli.global)?;
             hooks::run(&context, command)
+        }
+        Command::Admin(command) => {
+            let context = Context::load(&cli.global)?;
+            admin::run(&context, command)
+        }
+        Command::Serve(args) => {
+            let context = Context::load(&cli.global)?;
+            serve::run(&context, args)
         }
     }
 }

@@ -17,5 +17,6 @@ mod model_main_job;
 mod resume;
 mod seed_003_004;
 mod seed_roles;
+mod serve;
 mod support;
 mod workflows;

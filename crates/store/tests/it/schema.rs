@@ -32,21 +32,25 @@ fn migrations_are_idempotent_on_reopen() {
         store.memory_put(&write("k", text("v"), "t")).unwrap();
     }
     let first = schema_of(&path);
-    assert_eq!(first.0, 2);
+    assert_eq!(first.0, 3);
     assert_eq!(
         first.1,
         [
+            "index api_keys_user",
             "index hooks_session",
             "index memory_history_key",
             "index runs_created",
             "index step_prompts_step",
+            "table api_keys",
             "table events",
             "table hooks",
             "table memory",
             "table memory_history",
+            "table refresh_tokens",
             "table run_definitions",
             "table runs",
             "table step_prompts",
+            "table users",
         ]
     );
     for durability in [Durability::Normal, Durability::Full, Durability::Normal] {
@@ -59,4 +63,21 @@ fn migrations_are_idempotent_on_reopen() {
         drop(store);
         assert_eq!(schema_of(&path), first);
     }
+}
+
+#[test]
+fn probe_answers_for_a_current_database_and_fails_once_it_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let missing = Store::probe(&path).unwrap_err();
+    assert!(
+        matches!(missing, apiwright_store::StoreError::Open { .. }),
+        "{missing}"
+    );
+    assert!(!path.exists(), "probe must not create the database");
+    let store = open(&path);
+    Store::probe(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(Store::probe(&path).is_err());
+    drop(store);
 }
