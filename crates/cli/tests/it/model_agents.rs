@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::support::Sandbox;
 use crate::support::repo_root;
+use crate::support::whole_workflow_lock;
 
 /// A key that must never be written anywhere apiwright keeps things.
 const KEY: &str = "sk-fake-5f2b9c0e-never-stored";
@@ -188,6 +189,8 @@ fn configure(sandbox: &Sandbox, server: &Server, extra: &str) {
 }
 
 fn run_model_tdd(sandbox: &Sandbox, agents: &str) -> std::process::Output {
+    // The run's gates build and test a cargo project: kept off the other tests' load gates.
+    let _one_at_a_time = whole_workflow_lock();
     let workflow = repo_root().join("crates/cli/tests/fixtures/model-tdd.yaml");
     sandbox
         .command(&[

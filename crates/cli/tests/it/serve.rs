@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;
 
 use crate::support::Sandbox;
+use crate::support::whole_workflow_lock;
 
 fn create_admin(sandbox: &Sandbox, email: &str, password: &str) -> std::process::Output {
     let mut child = sandbox
@@ -57,6 +58,8 @@ fn admin_create_refuses_short_passwords_and_missing_stdin_flag() {
 
 #[test]
 fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
+    // argon2 hashing is CPU-heavy: kept off the other tests' load gates.
+    let _one_at_a_time = whole_workflow_lock();
     let sandbox = Sandbox::new();
     let password = "correct horse battery staple";
     let output = create_admin(&sandbox, "admin@example.com", password);
