@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_prompts.sql"),
     include_str!("../migrations/0003_server.sql"),
+    include_str!("../migrations/0004_server_runs.sql"),
 ];
 
 /// The schema version this build writes.

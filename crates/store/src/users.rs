@@ -153,7 +153,12 @@ const API_KEY_COLUMNS: &str =
     "k.id, k.user_id, k.name, k.prefix, k.role, k.created_at, k.revoked_at";
 
 /// `Duplicate` for a unique or primary key violation, the SQLite error otherwise.
-fn unique_violation(err: rusqlite::Error, table: &str, key: &str, context: &str) -> StoreError {
+pub(crate) fn unique_violation(
+    err: rusqlite::Error,
+    table: &str,
+    key: &str,
+    context: &str,
+) -> StoreError {
     const UNIQUE: [i32; 2] = [
         rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
         rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY,

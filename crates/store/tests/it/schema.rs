@@ -32,14 +32,17 @@ fn migrations_are_idempotent_on_reopen() {
         store.memory_put(&write("k", text("v"), "t")).unwrap();
     }
     let first = schema_of(&path);
-    assert_eq!(first.0, 3);
+    assert_eq!(first.0, 4);
     assert_eq!(
         first.1,
         [
             "index api_keys_user",
             "index hooks_session",
             "index memory_history_key",
+            "index runs_by_updated",
+            "index runs_by_workflow",
             "index runs_created",
+            "index server_jobs_unfinished",
             "index step_prompts_step",
             "table api_keys",
             "table events",
@@ -49,8 +52,10 @@ fn migrations_are_idempotent_on_reopen() {
             "table refresh_tokens",
             "table run_definitions",
             "table runs",
+            "table server_jobs",
             "table step_prompts",
             "table users",
+            "table workflows",
         ]
     );
     for durability in [Durability::Normal, Durability::Full, Durability::Normal] {
