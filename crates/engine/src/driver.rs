@@ -270,6 +270,37 @@ impl Engine {
         Ok(event)
     }
 
+    /// Ends a run that has not finished: records `run_failed` with who cancelled it and why.
+    /// The caller must first stop whoever drives it (a drive in another process would keep
+    /// writing; [`Engine::drive`] claims runs, so a held run is refused here too).
+    pub fn cancel(&mut self, run_id: &str, by: &str, reason: &str) -> Result<Event, EngineError> {
+        let run = self
+            .store
+            .run(run_id)?
+            .ok_or_else(|| EngineError::UnknownRun(run_id.to_string()))?;
+        if let Some(owner) = run.owner_pid
+            && u32::try_from(owner).ok() != Some(std::process::id())
+            && std::path::Path::new(&format!("/proc/{owner}")).exists()
+        {
+            return Err(EngineError::Busy {
+                run: run_id.to_string(),
+                pid: owner,
+            });
+        }
+        let (_, mut machine) = self.load(run_id)?;
+        if let RunPhase::Completed | RunPhase::Failed { .. } = machine.status() {
+            return Err(EngineError::NotWaiting(format!(
+                "run `{run_id}` cannot be cancelled: it is already {}",
+                run_status(machine.status()).as_str()
+            )));
+        }
+        let event = Event::RunFailed {
+            reason: format!("cancelled by {by}: {reason}"),
+        };
+        self.record(run_id, &mut machine, vec![event.clone()], Vec::new())?;
+        Ok(event)
+    }
+
     /// Executes a run until it completes, fails, pauses, or `interrupt` resolves.
     /// Finished steps are never redone: a resumed run continues from its log.
     pub async fn drive(

@@ -379,3 +379,42 @@ phases:
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn cancel_ends_an_unfinished_run_once_and_refuses_a_run_driven_elsewhere() {
+    let mut h = harness();
+    let yaml = PARALLEL.replace("TOPOLOGY", "star");
+    h.engine
+        .start("run-1", request(&h, &yaml, &[], &[("spec", "s")]))
+        .unwrap();
+    let parent = std::os::unix::process::parent_id();
+    h.engine.store().claim_run("run-1", parent).unwrap();
+    let busy = h.engine.cancel("run-1", "user:a@example.com", "wrong spec");
+    assert!(matches!(busy, Err(EngineError::Busy { pid, .. }) if pid == i64::from(parent)));
+    h.engine.store().release_run("run-1", parent).unwrap();
+
+    let event = h
+        .engine
+        .cancel("run-1", "user:a@example.com", "wrong spec")
+        .unwrap();
+    assert_eq!(
+        event,
+        apiwright_engine::Event::RunFailed {
+            reason: "cancelled by user:a@example.com: wrong spec".into()
+        }
+    );
+    let stored = h.engine.store().run("run-1").unwrap().unwrap();
+    assert_eq!(stored.status, apiwright_store::RunStatus::Failed);
+    // A cancelled run does nothing when driven, and cannot be cancelled twice.
+    let recorder = Recorder::default();
+    let outcome = run(&mut h, "run-1", &agents(&["lead", "worker"], &recorder)).await;
+    assert!(
+        matches!(outcome, DriveOutcome::Failed { reason } if reason.starts_with("cancelled by"))
+    );
+    assert!(recorder.requests.lock().unwrap().is_empty());
+    let again = h.engine.cancel("run-1", "user:b@example.com", "again");
+    assert!(
+        matches!(&again, Err(EngineError::NotWaiting(message)) if message.contains("already failed")),
+        "{again:?}"
+    );
+}
