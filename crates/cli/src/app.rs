@@ -298,6 +298,15 @@ pub struct ServeArgs {
     /// Requests per minute one user or API key may send (0: unlimited).
     #[arg(long, default_value_t = 600)]
     pub per_principal_per_minute: u32,
+    /// Runs driven at once by the server's workers.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Runs that may wait for a worker; more are refused with 503.
+    #[arg(long, default_value_t = 64)]
+    pub max_queued: usize,
+    /// Seconds a stopping server waits for its workers to checkpoint their runs.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Args)]

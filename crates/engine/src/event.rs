@@ -3,7 +3,7 @@
 //! events (see `machine`). Payloads are the serialized enum (`{"kind": "step_finished", …}`).
 
 use apiwright_agents::Usage;
-use apiwright_gates::GateOutcome;
+pub use apiwright_gates::GateOutcome;
 use apiwright_workflow::EscalationKind;
 use apiwright_workflow::TddStage;
 use apiwright_workflow::template::Vars;

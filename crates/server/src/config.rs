@@ -28,11 +28,21 @@ pub struct ServerConfig {
     pub per_ip_per_minute: u32,
     /// Requests per minute one principal (user or API key) may send (0: unlimited).
     pub per_principal_per_minute: u32,
+    /// Runs driven at once (at least 1).
+    pub workers: usize,
+    /// Runs that may wait for a worker; more are refused with 503.
+    pub max_queued: usize,
+    /// How long a stopping server waits for its workers to record their interruption.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl ServerConfig {
     /// The body limit `apiwright serve` uses: 1 MiB.
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+    /// Runs driven at once by default: one per core of the machines apiwright targets.
+    pub const DEFAULT_WORKERS: usize = 2;
+    /// Runs that may wait for a worker by default.
+    pub const DEFAULT_MAX_QUEUED: usize = 64;
 }
 
 /// The HS256 key. Its `Debug` never shows the bytes.

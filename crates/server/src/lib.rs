@@ -20,6 +20,7 @@ mod metrics;
 mod problem;
 mod rate_limit;
 mod routes;
+mod runs;
 mod state;
 
 pub use auth::Role;
@@ -27,11 +28,14 @@ pub use config::JwtSecret;
 pub use config::ServerConfig;
 pub use error::ServerError;
 pub use routes::router;
+pub use runs::host::HostError;
+pub use runs::host::RunHost;
 pub use state::AppState;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use apiwright_store::NewUser;
 use apiwright_store::Store;
@@ -45,19 +49,37 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Server {
-    /// Opens the store and binds `config.listen`.
-    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+    /// Opens the store, starts the run workers with `host`, queues again the runs a previous
+    /// server left unfinished, and binds `config.listen`.
+    pub async fn bind(config: ServerConfig, host: Arc<dyn RunHost>) -> Result<Server, ServerError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServerError::Bind {
                 address: config.listen,
                 source,
             })?;
-        let state = AppState::new(&config)?;
-        Ok(Server { listener, state })
+        let state = AppState::new(&config, host)?;
+        let resumed = state
+            .db()
+            .call("listing unfinished runs", |store| {
+                Ok(store.unfinished_jobs()?)
+            })
+            .await
+            .map_err(|_| ServerError::TaskFailed("listing unfinished runs"))?;
+        for run_id in resumed {
+            tracing::info!(run_id = %run_id, "resuming a run left unfinished by the last server");
+            // Forced: these were accepted before; the bound is for new work.
+            let _ = state.pool().submit(&run_id, true);
+        }
+        Ok(Server {
+            listener,
+            state,
+            shutdown_grace: config.shutdown_grace,
+        })
     }
 
     /// The address actually bound (the port chosen when `listen` asked for port 0).
@@ -71,20 +93,33 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let state = self.state.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+        let stopping = state.clone();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Event streams end now, so the requests in flight can finish.
+                stopping.end_streams();
+            })
             .await
-            .map_err(ServerError::Serve)
+            .map_err(ServerError::Serve);
+        let grace = self.shutdown_grace;
+        let workers = state.clone();
+        tokio::task::spawn_blocking(move || workers.stop(grace))
+            .await
+            .map_err(|_| ServerError::TaskFailed("stopping the run workers"))?;
+        served
     }
 }
 
 /// Binds `config.listen` and serves until `shutdown` completes. Prints nothing.
 pub async fn serve(
     config: ServerConfig,
+    host: Arc<dyn RunHost>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    Server::bind(config).await?.run(shutdown).await
+    Server::bind(config, host).await?.run(shutdown).await
 }
 
 /// The user `create_admin` created.

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
@@ -39,6 +41,106 @@ struct Series {
 #[derive(Default)]
 pub(crate) struct Metrics {
     series: Mutex<BTreeMap<Labels, Series>>,
+    /// Counted by the run workers as their engines record events.
+    pub(crate) runs: std::sync::Arc<RunCounters>,
+}
+
+/// What the server's run workers did since it started.
+#[derive(Debug, Default)]
+pub(crate) struct RunCounters {
+    steps_finished: AtomicU64,
+    steps_failed: AtomicU64,
+    gates_passed: AtomicU64,
+    gates_failed: AtomicU64,
+    gates_not_run: AtomicU64,
+    runs_completed: AtomicU64,
+    runs_failed: AtomicU64,
+}
+
+impl RunCounters {
+    /// Counts one recorded event.
+    pub(crate) fn observe(&self, event: &apiwright_engine::Event) {
+        use apiwright_engine::Event;
+        use apiwright_engine::event::GateOutcome;
+        let counter = match event {
+            Event::StepFinished { .. } => &self.steps_finished,
+            Event::StepFailed { .. } => &self.steps_failed,
+            Event::GateEvaluated { outcome, .. } => match outcome {
+                GateOutcome::Passed => &self.gates_passed,
+                GateOutcome::Failed => &self.gates_failed,
+                GateOutcome::NotRun => &self.gates_not_run,
+            },
+            Event::RunCompleted => &self.runs_completed,
+            Event::RunFailed { .. } => &self.runs_failed,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        out.push_str("# HELP apiwright_steps_total Step attempts the server's workers ended.\n");
+        out.push_str("# TYPE apiwright_steps_total counter\n");
+        let _ = writeln!(
+            out,
+            "apiwright_steps_total{{outcome=\"finished\"}} {}",
+            get(&self.steps_finished)
+        );
+        let _ = writeln!(
+            out,
+            "apiwright_steps_total{{outcome=\"failed\"}} {}",
+            get(&self.steps_failed)
+        );
+        out.push_str("# HELP apiwright_gates_total Gates the server's workers evaluated.\n");
+        out.push_str("# TYPE apiwright_gates_total counter\n");
+        let _ = writeln!(
+            out,
+            "apiwright_gates_total{{outcome=\"passed\"}} {}",
+            get(&self.gates_passed)
+        );
+        let _ = writeln!(
+            out,
+            "apiwright_gates_total{{outcome=\"failed\"}} {}",
+            get(&self.gates_failed)
+        );
+        let _ = writeln!(
+            out,
+            "apiwright_gates_total{{outcome=\"not_run\"}} {}",
+            get(&self.gates_not_run)
+        );
+        out.push_str(
+            "# HELP apiwright_runs_ended_total Runs the server's workers drove to an end.\n",
+        );
+        out.push_str("# TYPE apiwright_runs_ended_total counter\n");
+        let _ = writeln!(
+            out,
+            "apiwright_runs_ended_total{{status=\"completed\"}} {}",
+            get(&self.runs_completed)
+        );
+        let _ = writeln!(
+            out,
+            "apiwright_runs_ended_total{{status=\"failed\"}} {}",
+            get(&self.runs_failed)
+        );
+    }
+}
+
+/// Gauges read when scraped: runs by status in the store and the worker pool's load.
+pub(crate) fn render_gauges(
+    out: &mut String,
+    by_status: &[(String, i64)],
+    queued: usize,
+    running: usize,
+) {
+    out.push_str("# HELP apiwright_runs Runs in the state database by status.\n");
+    out.push_str("# TYPE apiwright_runs gauge\n");
+    for (status, count) in by_status {
+        let _ = writeln!(out, "apiwright_runs{{status=\"{status}\"}} {count}");
+    }
+    out.push_str("# HELP apiwright_run_workers Runs the server's pool holds.\n");
+    out.push_str("# TYPE apiwright_run_workers gauge\n");
+    let _ = writeln!(out, "apiwright_run_workers{{state=\"queued\"}} {queued}");
+    let _ = writeln!(out, "apiwright_run_workers{{state=\"running\"}} {running}");
 }
 
 /// The method as a label: standard methods by name, anything else `other` (bounded labels).
@@ -116,6 +218,7 @@ impl Metrics {
                 values.count
             );
         }
+        self.runs.render(&mut out);
         out
     }
 }

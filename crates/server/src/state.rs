@@ -9,7 +9,10 @@ use crate::config::ServerConfig;
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
+use crate::problem::ApiError;
 use crate::rate_limit::RateLimiter;
+use crate::runs::host::RunHost;
+use crate::runs::pool::RunPool;
 
 /// The application state: cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -26,6 +29,13 @@ struct Inner {
     metrics: Metrics,
     body_limit: usize,
     cors_origins: Vec<String>,
+    host: Arc<dyn RunHost>,
+    pool: RunPool,
+    /// Names a run whenever its log or job changes (event streams listen).
+    feed: tokio::sync::broadcast::Sender<String>,
+    /// Becomes true when the server stops (event streams end).
+    stopping: tokio::sync::watch::Sender<bool>,
+    workspaces_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for AppState {
@@ -38,8 +48,8 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Opens (and migrates) the store at `config.db_path`.
-    pub fn new(config: &ServerConfig) -> Result<AppState, ServerError> {
+    /// Opens (and migrates) the store at `config.db_path` and starts the run workers.
+    pub fn new(config: &ServerConfig, host: Arc<dyn RunHost>) -> Result<AppState, ServerError> {
         if config.body_limit == 0 {
             return Err(ServerError::Config {
                 field: "body_limit",
@@ -57,6 +67,20 @@ impl AppState {
             }
         }
         let db = Db::open(config.db_path.clone())?;
+        let (feed, _) = tokio::sync::broadcast::channel(1024);
+        let metrics = Metrics::default();
+        let pool = RunPool::start(
+            Arc::clone(&host),
+            config.workers,
+            config.max_queued,
+            feed.clone(),
+            Arc::clone(&metrics.runs),
+        )
+        .map_err(ServerError::Serve)?;
+        let workspaces_dir = config
+            .db_path
+            .parent()
+            .map_or_else(|| "workspaces".into(), |dir| dir.join("workspaces"));
         Ok(AppState {
             inner: Arc::new(Inner {
                 db,
@@ -64,9 +88,14 @@ impl AppState {
                 deny_list: DenyList::default(),
                 ip_limiter: RateLimiter::new("client IP", config.per_ip_per_minute),
                 principal_limiter: RateLimiter::new("principal", config.per_principal_per_minute),
-                metrics: Metrics::default(),
+                metrics,
                 body_limit: config.body_limit,
                 cors_origins: config.cors_origins.clone(),
+                host,
+                pool,
+                feed,
+                stopping: tokio::sync::watch::channel(false).0,
+                workspaces_dir,
             }),
         })
     }
@@ -101,5 +130,52 @@ impl AppState {
 
     pub(crate) fn cors_origins(&self) -> &[String] {
         &self.inner.cors_origins
+    }
+
+    pub(crate) fn host(&self) -> &dyn RunHost {
+        self.inner.host.as_ref()
+    }
+
+    pub(crate) fn pool(&self) -> &RunPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn workspaces_dir(&self) -> &std::path::Path {
+        &self.inner.workspaces_dir
+    }
+
+    /// Tells event streams that run `run_id` changed.
+    pub(crate) fn run_changed(&self, run_id: &str) {
+        let _ = self.inner.feed.send(run_id.to_owned());
+    }
+
+    pub(crate) fn subscribe_runs(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.feed.subscribe()
+    }
+
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+
+    /// Ends the event streams (they would keep a graceful shutdown waiting forever).
+    pub(crate) fn end_streams(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Ends event streams and stops the workers (their runs stay resumable).
+    pub(crate) fn stop(&self, grace: std::time::Duration) {
+        self.end_streams();
+        self.inner.pool.shutdown(grace);
+    }
+
+    /// Runs `work` on the blocking pool (engines, agents' checks, argon2).
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        context: &'static str,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|err| ApiError::internal(context, err))?
     }
 }

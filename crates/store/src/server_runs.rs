@@ -304,6 +304,16 @@ impl Store {
         )
     }
 
+    /// How many runs have each (folded) status.
+    pub fn run_status_counts(&self) -> Result<Vec<(String, i64)>> {
+        let sql = format!(
+            "SELECT v.status, COUNT(*) FROM ({SERVER_RUNS}) v GROUP BY v.status ORDER BY v.status"
+        );
+        query_all(&self.conn, &sql, [], "counting runs", |row| {
+            Ok((col(row, "runs", 0)?, col(row, "runs", 1)?))
+        })
+    }
+
     /// Registers a workflow; [`StoreError::Duplicate`] when the name is taken.
     pub fn register_workflow(&self, workflow: &WorkflowRecord) -> Result<()> {
         self.conn

@@ -529,7 +529,7 @@ fn drive_with(
 }
 
 /// Writes `REPORT.md` into the run's workspace.
-fn write_report(engine: &Engine, run_id: &str) -> anyhow::Result<PathBuf> {
+pub fn write_report(engine: &Engine, run_id: &str) -> anyhow::Result<PathBuf> {
     let report = crate::commands::runs::build_report(engine, run_id)?;
     let extras = crate::commands::runs::report_extras(engine, run_id)?;
     let workspace = engine

@@ -96,7 +96,6 @@ pub(crate) trait RequiredRole {
 /// Marker: the route needs at least [`Role::Viewer`].
 pub(crate) struct Viewer;
 /// Marker: the route needs at least [`Role::Operator`].
-#[allow(dead_code)] // The runs API (next) is the first operator route.
 pub(crate) struct Operator;
 /// Marker: the route needs [`Role::Admin`].
 pub(crate) struct Admin;
@@ -130,6 +129,64 @@ impl<R: RequiredRole> FromRequestParts<AppState> for Authorized<R> {
             role: std::marker::PhantomData,
         })
     }
+}
+
+/// Like [`Authorized`], for event streams: browsers' `EventSource` cannot send headers, so
+/// the credential may also come as the `access_token` query parameter (headers win).
+pub(crate) struct StreamAuthorized<R: RequiredRole> {
+    #[allow(dead_code)] // The stream needs the check, not the caller.
+    pub(crate) principal: Principal,
+    role: std::marker::PhantomData<R>,
+}
+
+impl<R: RequiredRole> FromRequestParts<AppState> for StreamAuthorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let from_query = parts.uri.query().and_then(|query| {
+            query.split('&').find_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                (name == "access_token").then(|| percent_decode(value))
+            })
+        });
+        let principal = match credential(&parts.headers)? {
+            Some(token) => authenticate(state, token).await?,
+            None => match from_query {
+                Some(token) => authenticate(state, &token).await?,
+                None => return Err(missing_credentials()),
+            },
+        };
+        principal.require(R::ROLE)?;
+        Ok(StreamAuthorized {
+            principal,
+            role: std::marker::PhantomData,
+        })
+    }
+}
+
+/// `%XX` escapes and `+` decoded (tokens and keys are URL-safe; this is for clients that
+/// escape them anyway).
+fn percent_decode(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        let escaped = (byte == b'%')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                rest = &tail[2..];
+            }
+            None => {
+                out.push(if byte == b'+' { b' ' } else { byte });
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The credential of a request: `Authorization: Bearer …`, else `X-API-Key`.
@@ -169,23 +226,33 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Principal, ApiError> {
-        let token = credential(&parts.headers)?.ok_or_else(|| ApiError::Unauthorized {
-            detail: "credentials required: expected `Authorization: Bearer TOKEN` or `X-API-Key`"
-                .to_owned(),
-            presented: Credentials::Missing,
-        })?;
-        let principal = if token.starts_with(secrets::API_KEY_PREFIX) {
-            api_key_principal(state, token).await?
-        } else {
-            jwt_principal(state, token)?
-        };
-        let bucket = match &principal.via {
-            Via::Jwt { .. } => Bucket::User(principal.user_id.clone()),
-            Via::ApiKey { key_id } => Bucket::ApiKey(key_id.clone()),
-        };
-        state.principal_limiter().check(bucket)?;
-        Ok(principal)
+        let token = credential(&parts.headers)?.ok_or_else(missing_credentials)?;
+        authenticate(state, token).await
     }
+}
+
+fn missing_credentials() -> ApiError {
+    ApiError::Unauthorized {
+        detail: "credentials required: expected `Authorization: Bearer TOKEN` or `X-API-Key`"
+            .to_owned(),
+        presented: Credentials::Missing,
+    }
+}
+
+/// The principal a credential (an access token or an API key) stands for, counted against
+/// its rate limit.
+async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let principal = if token.starts_with(secrets::API_KEY_PREFIX) {
+        api_key_principal(state, token).await?
+    } else {
+        jwt_principal(state, token)?
+    };
+    let bucket = match &principal.via {
+        Via::Jwt { .. } => Bucket::User(principal.user_id.clone()),
+        Via::ApiKey { key_id } => Bucket::ApiKey(key_id.clone()),
+    };
+    state.principal_limiter().check(bucket)?;
+    Ok(principal)
 }
 
 fn jwt_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {

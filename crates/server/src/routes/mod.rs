@@ -7,8 +7,11 @@
 
 mod api_keys;
 mod auth;
+mod etag;
+mod events;
 mod json;
 mod ops;
+mod runs;
 mod workflows;
 
 use axum::Router;
@@ -25,6 +28,7 @@ use axum::response::Response;
 use axum::routing::delete;
 use axum::routing::get;
 use axum::routing::post;
+use axum::routing::put;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::AllowOrigin;
 use tower_http::cors::CorsLayer;
@@ -52,7 +56,20 @@ pub fn router(state: AppState) -> Router {
             post(api_keys::create).get(api_keys::list),
         )
         .route("/api/v1/api-keys/{id}", delete(api_keys::revoke))
-        .route("/api/v1/workflows", get(workflows::list))
+        .route(
+            "/api/v1/workflows",
+            get(workflows::list).post(workflows::register),
+        )
+        .route("/api/v1/workflows/validate", post(workflows::check))
+        .route("/api/v1/workflows/{name}", get(workflows::get))
+        .route("/api/v1/workflows/{name}/execute", put(runs::execute))
+        .route("/api/v1/runs", get(runs::list).post(runs::start))
+        .route("/api/v1/runs/{id}", get(runs::get))
+        .route("/api/v1/runs/{id}/cancel", post(runs::cancel))
+        .route("/api/v1/runs/{id}/resume", post(runs::resume))
+        .route("/api/v1/runs/{id}/events", get(events::stream))
+        .route("/api/v1/runs/{id}/approvals/{gate}", post(runs::decide))
+        .route("/api/v1/approvals", get(runs::approvals))
         .fallback(not_found);
 
     let cors = cors_layer(state.cors_origins());

@@ -27,7 +27,14 @@ pub(crate) async fn metrics(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
 ) -> Result<Response, ApiError> {
-    let mut response = state.metrics().render().into_response();
+    let by_status = state
+        .db()
+        .call("counting runs", |store| Ok(store.run_status_counts()?))
+        .await?;
+    let (queued, running) = state.pool().load();
+    let mut text = state.metrics().render();
+    crate::metrics::render_gauges(&mut text, &by_status, queued, running);
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -1,11 +1,25 @@
-//! Workflows: for now the built-in ones (registering workflows comes with the runs API).
+//! Workflows: the built-in ones and those registered through the API — list, get (with an
+//! ETag), register from YAML, validate without registering.
 
 use axum::Json;
+use axum::extract::Path;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::HeaderValue;
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::IntoResponse as _;
+use axum::response::Response;
+use serde::Deserialize;
 use serde::Serialize;
 
+use super::etag;
+use super::json::ApiJson;
 use crate::auth::Authorized;
+use crate::auth::Operator;
 use crate::auth::Viewer;
 use crate::problem::ApiError;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub(crate) struct WorkflowSummary {
@@ -20,18 +34,66 @@ pub(crate) struct WorkflowListResponse {
     items: Vec<WorkflowSummary>,
 }
 
-/// `GET /api/v1/workflows` (viewer).
-pub(crate) async fn list(_: Authorized<Viewer>) -> Result<Json<WorkflowListResponse>, ApiError> {
-    let mut items = Vec::with_capacity(apiwright_workflow::builtin::NAMES.len());
+/// One workflow in full: its definition parsed (`definition`) and as written (`yaml`).
+#[derive(Serialize)]
+pub(crate) struct WorkflowDetail {
+    name: String,
+    description: String,
+    builtin: bool,
+    /// Who registered it (none for built-ins).
+    registered_by: Option<String>,
+    /// When (RFC 3339; none for built-ins).
+    registered_at: Option<String>,
+    yaml: String,
+    definition: apiwright_workflow::Workflow,
+}
+
+/// A workflow definition, as YAML text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorkflowSource {
+    yaml: String,
+}
+
+/// What validation found: every problem, positioned.
+#[derive(Serialize)]
+pub(crate) struct ValidationReport {
+    valid: bool,
+    /// The workflow's name when it is valid.
+    name: Option<String>,
+    errors: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Problem {
+    line: u64,
+    column: u64,
+    message: String,
+}
+
+fn builtin(name: &str) -> Result<Option<(apiwright_workflow::Workflow, &'static str)>, ApiError> {
+    match (
+        apiwright_workflow::builtin::load(name),
+        apiwright_workflow::builtin::source(name),
+    ) {
+        (Some(loaded), Some(source)) => Ok(Some((
+            loaded.map_err(|err| ApiError::internal("loading a built-in workflow", err))?,
+            source,
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// `GET /api/v1/workflows` (viewer): built-ins first, then registered ones by name.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: Authorized<Viewer>,
+) -> Result<Json<WorkflowListResponse>, ApiError> {
+    let mut items = Vec::new();
     for name in apiwright_workflow::builtin::NAMES {
-        let workflow = apiwright_workflow::builtin::load(name)
-            .ok_or_else(|| {
-                ApiError::internal(
-                    "loading a built-in workflow",
-                    format!("`{name}` has no source"),
-                )
-            })?
-            .map_err(|err| ApiError::internal("loading a built-in workflow", err.to_string()))?;
+        let Some((workflow, _)) = builtin(name)? else {
+            continue;
+        };
         items.push(WorkflowSummary {
             name: workflow.name,
             description: workflow.description,
@@ -39,5 +101,152 @@ pub(crate) async fn list(_: Authorized<Viewer>) -> Result<Json<WorkflowListRespo
             builtin: true,
         });
     }
+    let registered = state
+        .db()
+        .call("listing workflows", |store| {
+            Ok(store.registered_workflows()?)
+        })
+        .await?;
+    for record in registered {
+        let workflow = apiwright_workflow::load_str(&record.name, &record.yaml)
+            .map_err(|err| ApiError::internal("loading a registered workflow", err))?;
+        items.push(WorkflowSummary {
+            name: record.name,
+            description: record.description,
+            phases: workflow.phases.len(),
+            builtin: false,
+        });
+    }
     Ok(Json(WorkflowListResponse { items }))
+}
+
+/// `GET /api/v1/workflows/{name}` (viewer), with an ETag.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: Authorized<Viewer>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let detail = match builtin(&name)? {
+        Some((workflow, yaml)) => WorkflowDetail {
+            name: workflow.name.clone(),
+            description: workflow.description.clone(),
+            builtin: true,
+            registered_by: None,
+            registered_at: None,
+            yaml: yaml.to_owned(),
+            definition: workflow,
+        },
+        None => {
+            let wanted = name.clone();
+            let record = state
+                .db()
+                .call("reading a workflow", move |store| {
+                    Ok(store.registered_workflow(&wanted)?)
+                })
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no workflow named `{name}`")))?;
+            let workflow = apiwright_workflow::load_str(&record.name, &record.yaml)
+                .map_err(|err| ApiError::internal("loading a registered workflow", err))?;
+            WorkflowDetail {
+                name: record.name,
+                description: record.description,
+                builtin: false,
+                registered_by: Some(record.registered_by),
+                registered_at: Some(crate::runs::view::rfc3339(record.registered_at)),
+                yaml: record.yaml,
+                definition: workflow,
+            }
+        }
+    };
+    let body = serde_json::to_vec(&detail)
+        .map_err(|err| ApiError::internal("rendering a workflow", err))?;
+    let tag = etag::of(&body);
+    Ok(etag::json_response(&headers, body, &tag))
+}
+
+fn validate(yaml: &str) -> Result<apiwright_workflow::Workflow, Vec<Problem>> {
+    apiwright_workflow::load_str("workflow", yaml).map_err(|err| {
+        err.diagnostics()
+            .into_iter()
+            .map(|diagnostic| Problem {
+                line: diagnostic.line,
+                column: diagnostic.column,
+                message: diagnostic.message.clone(),
+            })
+            .collect()
+    })
+}
+
+/// `POST /api/v1/workflows/validate` (viewer): every problem of a definition, registering
+/// nothing.
+pub(crate) async fn check(
+    _: Authorized<Viewer>,
+    ApiJson(source): ApiJson<WorkflowSource>,
+) -> Json<ValidationReport> {
+    Json(match validate(&source.yaml) {
+        Ok(workflow) => ValidationReport {
+            valid: true,
+            name: Some(workflow.name),
+            errors: Vec::new(),
+        },
+        Err(errors) => ValidationReport {
+            valid: false,
+            name: None,
+            errors,
+        },
+    })
+}
+
+/// `POST /api/v1/workflows` (operator): registers a valid definition under its `name`
+/// (409 if the name is a built-in's or taken; 422 with every problem if it does not load).
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    ApiJson(source): ApiJson<WorkflowSource>,
+) -> Result<Response, ApiError> {
+    let workflow = validate(&source.yaml).map_err(|errors| {
+        ApiError::Unprocessable(format!(
+            "yaml: the workflow does not load: {}",
+            errors
+                .iter()
+                .map(|problem| format!("{}:{}: {}", problem.line, problem.column, problem.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
+    let name = workflow.name.clone();
+    if apiwright_workflow::builtin::source(&name).is_some() {
+        return Err(ApiError::Conflict(format!(
+            "`{name}` is a built-in workflow's name; choose another"
+        )));
+    }
+    let record_name = name.clone();
+    state
+        .db()
+        .call("registering a workflow", move |store| {
+            let by = super::runs::principal_label(store, &principal)?;
+            let record = apiwright_store::WorkflowRecord {
+                name: record_name.clone(),
+                description: workflow.description.clone(),
+                yaml: source.yaml,
+                registered_by: by,
+                registered_at: apiwright_store::now_ms(),
+            };
+            store.register_workflow(&record).map_err(|err| match err {
+                apiwright_store::StoreError::Duplicate { .. } => ApiError::Conflict(format!(
+                    "a workflow named `{record_name}` is registered already"
+                )),
+                other => other.into(),
+            })
+        })
+        .await?;
+    let location = HeaderValue::from_str(&format!("/api/v1/workflows/{name}"))
+        .map_err(|err| ApiError::internal("naming the workflow", err))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(serde_json::json!({ "name": name })),
+    )
+        .into_response())
 }

@@ -6,7 +6,9 @@
 
 mod auth_flow;
 mod cross_cutting;
+mod host;
 mod matrix;
+mod runs;
 
 use std::path::PathBuf;
 
@@ -39,6 +41,34 @@ impl TestServer {
 
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start_in(dir, adjust).await;
+        apiwright_server::create_admin(&server.db_path, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .unwrap();
+        server
+    }
+
+    /// A server on the database in `dir` (made by an earlier server: no admin is created).
+    pub async fn restart_in(dir: tempfile::TempDir) -> TestServer {
+        TestServer::start_in(dir, |_| {}).await
+    }
+
+    /// Stops the server gracefully and hands back its directory (database and workspaces).
+    pub async fn stop_keeping_files(mut self) -> tempfile::TempDir {
+        if let Some(shutdown) = self.shutdown.take() {
+            shutdown.send(()).unwrap();
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self._dir, placeholder)
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let db_path = dir.path().join(".apiwright/state.db");
         let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -48,12 +78,16 @@ impl TestServer {
             body_limit: ServerConfig::DEFAULT_BODY_LIMIT,
             per_ip_per_minute: 10_000,
             per_principal_per_minute: 10_000,
+            workers: 2,
+            max_queued: 8,
+            shutdown_grace: std::time::Duration::from_secs(10),
         };
         adjust(&mut config);
-        apiwright_server::create_admin(&db_path, ADMIN_EMAIL, ADMIN_PASSWORD)
-            .await
-            .unwrap();
-        let server = Server::bind(config).await.unwrap();
+        if let Some(parent) = db_path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        let host = std::sync::Arc::new(host::TestHost::new(&db_path));
+        let server = Server::bind(config, host).await.unwrap();
         let address = server.local_addr().unwrap();
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

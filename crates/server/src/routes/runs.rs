@@ -1,0 +1,778 @@
+//! Runs: start (`POST /api/v1/runs`, `PUT /api/v1/workflows/{name}/execute`), list with
+//! filters, order and cursor pages, get (with an ETag), cancel, resume, and the decisions on
+//! approval gates and escalations.
+//!
+//! Starting a run checks everything `apiwright run` checks before the run exists (the
+//! workflow, its parameters and inputs, the agents) and answers 202 with the run `queued`;
+//! a worker of the pool drives it. Writes go through an engine the host builds, on the
+//! blocking pool; reads come from the store.
+
+use std::collections::BTreeMap;
+
+use apiwright_engine::EngineError;
+use apiwright_engine::RunRequest;
+use apiwright_store::RunOrder;
+use apiwright_store::RunQuery;
+use apiwright_store::Value;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::HeaderValue;
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::IntoResponse as _;
+use axum::response::Response;
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::etag;
+use super::json::ApiJson;
+use crate::auth::Authorized;
+use crate::auth::Operator;
+use crate::auth::Principal;
+use crate::auth::Viewer;
+use crate::problem::ApiError;
+use crate::runs::pool::Holding;
+use crate::runs::pool::Refused;
+use crate::runs::pool::Stop;
+use crate::runs::view;
+use crate::runs::view::RunDetail;
+use crate::runs::view::RunSummary;
+use crate::state::AppState;
+
+/// The most runs one page returns.
+const MAX_PAGE: usize = 200;
+/// The page size when none is asked for.
+const DEFAULT_PAGE: usize = 50;
+
+/// What to run (for `POST /api/v1/runs`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartRun {
+    /// A built-in workflow's name or a registered one's.
+    workflow: String,
+    #[serde(flatten)]
+    options: RunOptions,
+}
+
+/// How to run it (the body of `PUT /api/v1/workflows/{name}/execute`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunOptions {
+    /// Parameter overrides (strings, numbers or booleans).
+    #[serde(default)]
+    params: BTreeMap<String, serde_json::Value>,
+    /// Inputs by name (text).
+    #[serde(default)]
+    inputs: BTreeMap<String, String>,
+    /// The requirements: a structured spec (YAML or JSON) or free text for a model agent.
+    #[serde(default)]
+    spec: Option<String>,
+    /// Approve approval gates automatically.
+    #[serde(default)]
+    auto_approve: bool,
+    /// Force one provider on every role (as `apiwright run --agents`).
+    #[serde(default)]
+    agents: Option<String>,
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunPage {
+    items: Vec<RunSummary>,
+    /// Pass as `cursor` for the next page; null on the last.
+    next_cursor: Option<String>,
+}
+
+/// Filters, order and page of `GET /api/v1/runs`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListParams {
+    status: Option<String>,
+    workflow: Option<String>,
+    sort: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Why a run is cancelled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancelRun {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A decision on what a paused run waits for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionParams {
+    decision: Decision,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Decision {
+    Approve,
+    Reject,
+}
+
+/// A pending decision, in the approvals list.
+#[derive(Debug, Serialize)]
+pub(crate) struct PendingApproval {
+    run_id: String,
+    workflow: String,
+    #[serde(flatten)]
+    waiting: view::Waiting,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ApprovalList {
+    items: Vec<PendingApproval>,
+}
+
+const STATUSES: [&str; 7] = [
+    "queued",
+    "running",
+    "waiting_approval",
+    "escalated",
+    "completed",
+    "failed",
+    "cancelled",
+];
+
+/// `POST /api/v1/runs` (operator): 202 with the queued run.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    ApiJson(body): ApiJson<StartRun>,
+) -> Result<Response, ApiError> {
+    start_run(state, principal, body.workflow, body.options).await
+}
+
+/// `PUT /api/v1/workflows/{name}/execute` (operator): 202 with the queued run.
+pub(crate) async fn execute(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<RunOptions>,
+) -> Result<Response, ApiError> {
+    start_run(state, principal, name, body).await
+}
+
+async fn start_run(
+    state: AppState,
+    principal: Principal,
+    workflow: String,
+    options: RunOptions,
+) -> Result<Response, ApiError> {
+    state.pool().check_room().map_err(refused)?;
+    let work_state = state.clone();
+    let run_id = state
+        .blocking("starting a run", move || {
+            create_run(&work_state, &principal, &workflow, options)
+        })
+        .await?;
+    state.pool().submit(&run_id, false).map_err(refused)?;
+    let detail = read_detail(&state, run_id.clone()).await?;
+    let location = HeaderValue::from_str(&format!("/api/v1/runs/{run_id}"))
+        .map_err(|err| ApiError::internal("naming the run", err))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(detail),
+    )
+        .into_response())
+}
+
+fn refused(refused: Refused) -> ApiError {
+    match refused {
+        Refused::Full { max_queued } => ApiError::Unavailable(format!(
+            "the run queue is full ({max_queued} runs wait for a worker); retry later"
+        )),
+        Refused::Stopping => ApiError::Unavailable("the server is stopping".to_owned()),
+    }
+}
+
+/// Checks and creates the run, and queues its job in the store (blocking).
+fn create_run(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+    options: RunOptions,
+) -> Result<String, ApiError> {
+    let host = state.host();
+    let engine = host.engine().map_err(|err| ApiError::Unavailable(err.0))?;
+    let store = engine.store();
+    let (workflow, yaml) = match apiwright_workflow::builtin::load(name) {
+        Some(loaded) => (
+            loaded.map_err(|err| ApiError::internal("loading a built-in workflow", err))?,
+            apiwright_workflow::builtin::source(name)
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        None => {
+            let record = store.registered_workflow(name)?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no workflow named `{name}`: expected a built-in ({}) or a registered one",
+                    apiwright_workflow::builtin::NAMES.join(", ")
+                ))
+            })?;
+            let workflow =
+                apiwright_workflow::load_str(&format!("registered:{name}"), &record.yaml)
+                    .map_err(|err| ApiError::internal("loading a registered workflow", err))?;
+            (workflow, record.yaml)
+        }
+    };
+    let mut params = BTreeMap::new();
+    for (key, value) in options.params {
+        let text = match value {
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            other => {
+                return Err(ApiError::Unprocessable(format!(
+                    "params.{key}: expected a string, number or boolean, found {}",
+                    json_kind(&other)
+                )));
+            }
+        };
+        params.insert(key, text);
+    }
+    let mut inputs: BTreeMap<String, Value> = options
+        .inputs
+        .into_iter()
+        .map(|(key, text)| (key, Value::Text(text)))
+        .collect();
+    if let Some(spec) = options.spec {
+        match structured_spec(&spec)? {
+            Some(structured) => {
+                for (parameter, value) in [
+                    ("api_id", structured.api.name.clone()),
+                    ("api_name", structured.title().to_string()),
+                ] {
+                    if workflow.parameters.contains_key(parameter) {
+                        params.entry(parameter.to_owned()).or_insert(value);
+                    }
+                }
+            }
+            None => refuse_prose_for_builtin(&workflow, host, options.agents.as_deref())?,
+        }
+        inputs.insert("spec".to_owned(), Value::Text(spec));
+    }
+    // Agents are checked before the run exists, so a missing key loses nothing.
+    host.agents(&workflow, options.agents.as_deref())
+        .map_err(|err| ApiError::Unprocessable(err.0))?;
+    let run_id = apiwright_engine::new_run_id();
+    let workspace = state.workspaces_dir().join(&run_id);
+    engine
+        .start(
+            &run_id,
+            RunRequest {
+                workflow,
+                workflow_yaml: yaml,
+                params,
+                inputs,
+                workspace,
+                auto_approve: options.auto_approve,
+                workflow_dir: None,
+                agents: options.agents,
+            },
+        )
+        .map_err(engine_error)?;
+    let by = principal_label(store, principal)?;
+    store.enqueue_job(&run_id, Some(&by))?;
+    Ok(run_id)
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A spec that looks structured (a YAML or JSON mapping with an `api` entry) must load; other
+/// text is free text for a model agent.
+fn structured_spec(text: &str) -> Result<Option<apiwright_spec::Spec>, ApiError> {
+    let looks_structured = serde_saphyr::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|value| value.as_object().map(|object| object.contains_key("api")))
+        .unwrap_or(false);
+    if !looks_structured {
+        return Ok(None);
+    }
+    apiwright_spec::load_str("spec", text)
+        .map(Some)
+        .map_err(|err| ApiError::Unprocessable(format!("spec: {err}")))
+}
+
+/// Free text needs a model: a built-in role that reads the spec would fail on prose.
+fn refuse_prose_for_builtin(
+    workflow: &apiwright_workflow::Workflow,
+    host: &dyn crate::runs::host::RunHost,
+    provider: Option<&str>,
+) -> Result<(), ApiError> {
+    let agents = host
+        .agents(workflow, provider)
+        .map_err(|err| ApiError::Unprocessable(err.0))?;
+    let reader = workflow
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.reads.iter().any(|read| read.ends_with("/input/spec")))
+        .map(|step| step.agent.as_str())
+        .find(|role| {
+            agents
+                .get(*role)
+                .is_some_and(|agent| agent.provider() == "builtin")
+        });
+    match reader {
+        Some(role) => Err(ApiError::Unprocessable(format!(
+            "spec: expected a structured spec (YAML or JSON with an `api` entry) for the built-in \
+             `{role}`, found free text; free-text requirements need a model agent for that role \
+             (\"agents\": \"openai\" or \"anthropic\")"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Who did it, as runs record it: the user's email (and the API key's id when a key was used).
+pub(crate) fn principal_label(
+    store: &apiwright_store::Store,
+    principal: &Principal,
+) -> Result<String, ApiError> {
+    let email = store
+        .user_by_id(&principal.user_id)?
+        .map_or_else(|| principal.user_id.clone(), |user| user.email);
+    Ok(match &principal.via {
+        crate::auth::Via::Jwt { .. } => email,
+        crate::auth::Via::ApiKey { key_id } => format!("{email} (API key {key_id})"),
+    })
+}
+
+/// The engine's refusals as problems.
+pub(crate) fn engine_error(err: EngineError) -> ApiError {
+    match err {
+        EngineError::UnknownRun(run) => ApiError::NotFound(format!("no run with id `{run}`")),
+        EngineError::InvalidRequest(detail) => ApiError::Unprocessable(detail),
+        EngineError::NoAgent { .. } => ApiError::Unprocessable(err.to_string()),
+        EngineError::Busy { .. } | EngineError::NotWaiting(_) => {
+            ApiError::Conflict(err.to_string())
+        }
+        other => ApiError::internal("running the engine", other),
+    }
+}
+
+/// `GET /api/v1/runs` (viewer).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: Authorized<Viewer>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<RunPage>, ApiError> {
+    let query = run_query(&params)?;
+    let limit = query.limit;
+    let order = query.order;
+    let runs = state
+        .db()
+        .call("listing runs", move |store| {
+            // One more than asked tells whether another page follows.
+            let mut query = query;
+            query.limit += 1;
+            Ok(store.server_runs(&query)?)
+        })
+        .await?;
+    let more = runs.len() > limit;
+    let runs = &runs[..runs.len().min(limit)];
+    let next_cursor = runs.last().filter(|_| more).map(|last| {
+        let value = match order {
+            RunOrder::Created => last.created_at,
+            RunOrder::Updated => last.updated_at,
+        };
+        encode_cursor(value, &last.id)
+    });
+    Ok(Json(RunPage {
+        items: runs.iter().map(view::summary).collect(),
+        next_cursor,
+    }))
+}
+
+fn run_query(params: &ListParams) -> Result<RunQuery, ApiError> {
+    if let Some(status) = &params.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "status: expected one of {}, found `{status}`",
+            STATUSES.join(", ")
+        )));
+    }
+    let (order, descending) = match params.sort.as_deref().unwrap_or("-created_at") {
+        "-created_at" => (RunOrder::Created, true),
+        "created_at" => (RunOrder::Created, false),
+        "-updated_at" => (RunOrder::Updated, true),
+        "updated_at" => (RunOrder::Updated, false),
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "sort: expected created_at, -created_at, updated_at or -updated_at, found `{other}`"
+            )));
+        }
+    };
+    let limit = match &params.limit {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE).contains(limit))
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "limit: expected a whole number from 1 to {MAX_PAGE}, found `{text}`"
+                ))
+            })?,
+    };
+    let after = match &params.cursor {
+        None => None,
+        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+            ApiError::Unprocessable(
+                "cursor: expected a next_cursor returned by this endpoint, found another value"
+                    .to_owned(),
+            )
+        })?),
+    };
+    Ok(RunQuery {
+        status: params.status.clone(),
+        workflow: params.workflow.clone(),
+        order,
+        descending,
+        after,
+        limit,
+    })
+}
+
+/// A cursor is the sort value and id of the page's last run, hex-encoded (opaque to clients).
+fn encode_cursor(value: i64, id: &str) -> String {
+    format!("{value}:{id}")
+        .bytes()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 400 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(cursor.get(index..index + 2)?, 16).ok())
+        .collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    let (value, id) = text.split_once(':')?;
+    Some((value.parse().ok()?, id.to_owned()))
+}
+
+async fn read_detail(state: &AppState, run_id: String) -> Result<RunDetail, ApiError> {
+    state
+        .db()
+        .call("reading a run", move |store| {
+            view::detail(store, &run_id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no run with id `{run_id}`")))
+        })
+        .await
+}
+
+/// `GET /api/v1/runs/{id}` (viewer), with an ETag.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: Authorized<Viewer>,
+    Path(run_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let detail = read_detail(&state, run_id).await?;
+    let body =
+        serde_json::to_vec(&detail).map_err(|err| ApiError::internal("rendering a run", err))?;
+    let tag = etag::of(&body);
+    Ok(etag::json_response(&headers, body, &tag))
+}
+
+/// `POST /api/v1/runs/{id}/cancel` (operator): the body (`{"reason": "…"}`) is optional.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    Path(run_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params: CancelRun = optional_json(&body)?;
+    let reason = params
+        .reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty())
+        .unwrap_or_else(|| "no reason given".to_owned());
+    let work_state = state.clone();
+    let id = run_id.clone();
+    let accepted = state
+        .blocking("cancelling a run", move || {
+            cancel_run(&work_state, &principal, &id, &reason)
+        })
+        .await?;
+    let detail = read_detail(&state, run_id).await?;
+    let status = if accepted {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(detail)).into_response())
+}
+
+/// Records the cancellation; true when a worker still has to stop (202), false when the run
+/// is cancelled already (200).
+fn cancel_run(
+    state: &AppState,
+    principal: &Principal,
+    run_id: &str,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    let mut engine = state
+        .host()
+        .engine()
+        .map_err(|err| ApiError::Unavailable(err.0))?;
+    let run = engine
+        .store()
+        .run(run_id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run with id `{run_id}`")))?;
+    if matches!(
+        run.status,
+        apiwright_store::RunStatus::Completed | apiwright_store::RunStatus::Failed
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "run `{run_id}` cannot be cancelled: it is already {}",
+            run.status.as_str()
+        )));
+    }
+    let by = principal_label(engine.store(), principal)?;
+    let pool = state.pool();
+    if pool.holding(run_id) == Holding::Running {
+        engine.store().cancel_job(run_id, &by, reason)?;
+        if pool.stop_run(
+            run_id,
+            Stop::Cancel {
+                by: by.clone(),
+                reason: reason.to_owned(),
+            },
+        ) {
+            return Ok(true);
+        }
+    }
+    pool.dequeue(run_id);
+    engine.cancel(run_id, &by, reason).map_err(engine_error)?;
+    engine.store().cancel_job(run_id, &by, reason)?;
+    engine
+        .store()
+        .set_job_state(run_id, apiwright_store::JobState::Done, None)?;
+    state.run_changed(run_id);
+    Ok(false)
+}
+
+fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|err| ApiError::Unprocessable(format!("body: {err}")))
+}
+
+/// `POST /api/v1/runs/{id}/resume` (operator): queues an interrupted run again.
+pub(crate) async fn resume(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.pool().check_room().map_err(refused)?;
+    if state.pool().holding(&run_id) != Holding::No {
+        return Err(ApiError::Conflict(format!(
+            "run `{run_id}` is already queued or running in this server"
+        )));
+    }
+    let id = run_id.clone();
+    state
+        .db()
+        .call("resuming a run", move |store| {
+            let run = store
+                .server_run(&id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no run with id `{id}`")))?;
+            match run.status.as_str() {
+                "running" | "queued" => {}
+                "waiting_approval" | "escalated" => {
+                    return Err(ApiError::Conflict(format!(
+                        "run `{id}` waits for a decision: answer it with POST /api/v1/runs/{id}/approvals/ID"
+                    )));
+                }
+                other => {
+                    return Err(ApiError::Conflict(format!(
+                        "run `{id}` cannot be resumed: it is {other}"
+                    )));
+                }
+            }
+            if let Some(owner) = run.owner_pid
+                && u32::try_from(owner).ok() != Some(std::process::id())
+                && std::path::Path::new(&format!("/proc/{owner}")).exists()
+            {
+                return Err(ApiError::Conflict(format!(
+                    "run `{id}` is being executed by process {owner}"
+                )));
+            }
+            let by = principal_label(store, &principal)?;
+            store.enqueue_job(&id, Some(&by))?;
+            Ok(())
+        })
+        .await?;
+    state.pool().submit(&run_id, false).map_err(refused)?;
+    let detail = read_detail(&state, run_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(detail)).into_response())
+}
+
+/// `GET /api/v1/approvals` (viewer): every run waiting for a decision.
+pub(crate) async fn approvals(
+    State(state): State<AppState>,
+    _: Authorized<Viewer>,
+) -> Result<Json<ApprovalList>, ApiError> {
+    let items = state
+        .db()
+        .call("listing approvals", |store| {
+            let mut items = Vec::new();
+            for status in ["waiting_approval", "escalated"] {
+                let waiting = store.server_runs(&RunQuery {
+                    status: Some(status.to_owned()),
+                    workflow: None,
+                    order: RunOrder::Created,
+                    descending: false,
+                    after: None,
+                    limit: 1000,
+                })?;
+                for run in waiting {
+                    if let Some(replayed) = view::replay(store, &run.id)?
+                        && let Some(waiting) = view::waiting(&replayed.machine)
+                    {
+                        items.push(PendingApproval {
+                            run_id: run.id.clone(),
+                            workflow: run.workflow_name.clone(),
+                            waiting,
+                        });
+                    }
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(Json(ApprovalList { items }))
+}
+
+/// `POST /api/v1/runs/{id}/approvals/{gate}` (operator): approves or rejects what the run
+/// waits for (a reason is required to reject), then queues the run to continue.
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    Authorized { principal, .. }: Authorized<Operator>,
+    Path((run_id, target)): Path<(String, String)>,
+    ApiJson(body): ApiJson<DecisionParams>,
+) -> Result<Response, ApiError> {
+    let reason = body
+        .reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty());
+    if body.decision == Decision::Reject && reason.is_none() {
+        return Err(ApiError::Unprocessable(
+            "reason: expected a reason for a rejection, found none".to_owned(),
+        ));
+    }
+    let work_state = state.clone();
+    let id = run_id.clone();
+    state
+        .blocking("recording a decision", move || {
+            let mut engine = work_state
+                .host()
+                .engine()
+                .map_err(|err| ApiError::Unavailable(err.0))?;
+            if engine.store().run(&id)?.is_none() {
+                return Err(ApiError::NotFound(format!("no run with id `{id}`")));
+            }
+            let by = principal_label(engine.store(), &principal)?;
+            engine
+                .decide(
+                    &id,
+                    &target,
+                    body.decision == Decision::Approve,
+                    &by,
+                    reason,
+                )
+                .map_err(engine_error)?;
+            engine.store().enqueue_job(&id, None)?;
+            Ok(())
+        })
+        .await?;
+    state.run_changed(&run_id);
+    // The decision is recorded even when the queue is full: the run then waits, resumable.
+    if let Err(refusal) = state.pool().submit(&run_id, true) {
+        tracing::warn!(run_id = %run_id, ?refusal, "decided run not queued");
+    }
+    let detail = read_detail(&state, run_id).await?;
+    Ok((StatusCode::OK, Json(detail)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = encode_cursor(1_700_000_000_123, "r17000abc");
+        assert_eq!(
+            decode_cursor(&cursor),
+            Some((1_700_000_000_123, "r17000abc".to_owned()))
+        );
+        for garbage in ["", "zz", "abc", "3a", &"ab".repeat(300)] {
+            assert_eq!(decode_cursor(garbage), None, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn list_parameters_are_checked_with_the_field_named() {
+        let params = |status: Option<&str>, sort: Option<&str>, limit: Option<&str>| ListParams {
+            status: status.map(str::to_owned),
+            workflow: None,
+            sort: sort.map(str::to_owned),
+            limit: limit.map(str::to_owned),
+            cursor: None,
+        };
+        let query = run_query(&params(Some("queued"), Some("updated_at"), Some("5"))).unwrap();
+        assert_eq!(query.order, RunOrder::Updated);
+        assert!(!query.descending);
+        assert_eq!(query.limit, 5);
+        for (bad, field) in [
+            (params(Some("done"), None, None), "status:"),
+            (params(None, Some("name"), None), "sort:"),
+            (params(None, None, Some("0")), "limit:"),
+            (params(None, None, Some("201")), "limit:"),
+            (params(None, None, Some("ten")), "limit:"),
+        ] {
+            let err = run_query(&bad).unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn structured_specs_must_load_and_prose_passes() {
+        assert!(
+            structured_spec("Build me a bookstore API.")
+                .unwrap()
+                .is_none()
+        );
+        assert!(structured_spec("just: a mapping\n").unwrap().is_none());
+        let err = structured_spec("api: {}\n").unwrap_err().to_string();
+        assert!(err.starts_with("spec:"), "{err}");
+    }
+}
