@@ -1,5 +1,5 @@
-//! What every handler shares: the store, the token keys, the deny list, the rate limiters and
-//! the metrics.
+//! What every handler shares: the store, the token keys, the deny list, the rate limiters,
+//! the metrics and the dashboard's per-run cache.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::routes::RunFiguresCache;
 
 /// The application state: cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -26,6 +27,7 @@ struct Inner {
     metrics: Metrics,
     body_limit: usize,
     cors_origins: Vec<String>,
+    run_figures: RunFiguresCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -67,6 +69,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 body_limit: config.body_limit,
                 cors_origins: config.cors_origins.clone(),
+                run_figures: RunFiguresCache::default(),
             }),
         })
     }
@@ -101,5 +104,10 @@ impl AppState {
 
     pub(crate) fn cors_origins(&self) -> &[String] {
         &self.inner.cors_origins
+    }
+
+    /// The dashboard's per-run figures, kept between requests.
+    pub(crate) fn run_figures(&self) -> &RunFiguresCache {
+        &self.inner.run_figures
     }
 }

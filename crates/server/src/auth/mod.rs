@@ -96,7 +96,6 @@ pub(crate) trait RequiredRole {
 /// Marker: the route needs at least [`Role::Viewer`].
 pub(crate) struct Viewer;
 /// Marker: the route needs at least [`Role::Operator`].
-#[allow(dead_code)] // The runs API (next) is the first operator route.
 pub(crate) struct Operator;
 /// Marker: the route needs [`Role::Admin`].
 pub(crate) struct Admin;

@@ -5,11 +5,16 @@
 //! with the refresh token itself). Every other handler takes an `Authorized<ROLE>`, which
 //! authenticates and checks the role before anything else is extracted.
 
+mod analytics;
 mod api_keys;
 mod auth;
 mod json;
+mod memory;
 mod ops;
+mod query;
 mod workflows;
+
+pub(crate) use analytics::RunFiguresCache;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -53,6 +58,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/api/v1/workflows", get(workflows::list))
+        .route("/api/v1/memory", get(memory::list))
+        .route("/api/v1/memory/search", get(memory::search))
+        .route(
+            "/api/v1/memory/entries/{*key}",
+            get(memory::get).put(memory::put).delete(memory::delete),
+        )
+        .route("/api/v1/memory/history/{*key}", get(memory::history))
+        .route("/api/v1/analytics/dashboard", get(analytics::dashboard))
         .fallback(not_found);
 
     let cors = cors_layer(state.cors_origins());
