@@ -4,9 +4,11 @@
 // Helpers outside `#[test]` functions are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analytics;
 mod auth_flow;
 mod cross_cutting;
 mod matrix;
+mod memory;
 
 use std::path::PathBuf;
 
