@@ -111,22 +111,28 @@ fn open_store(server: &TestServer) -> Store {
     Store::open(&server.db_path, &StoreOptions::default()).unwrap()
 }
 
-/// Sets the time of event `seq` of `run_id`, or with `seq` 0 the run's creation time.
-fn set_time(server: &TestServer, run_id: &str, seq: i64, at: i64) {
+/// Sets the time of event `seq` of `run_id` (the store stamps events with the commit time).
+fn set_event_time(server: &TestServer, run_id: &str, seq: i64, at: i64) {
     let conn = rusqlite::Connection::open(&server.db_path).unwrap();
-    let changed = if seq == 0 {
-        conn.execute(
-            "UPDATE runs SET created_at = ?2 WHERE id = ?1",
-            rusqlite::params![run_id, at],
-        )
-    } else {
-        conn.execute(
+    let changed = conn
+        .execute(
             "UPDATE events SET at = ?3 WHERE run_id = ?1 AND seq = ?2",
             rusqlite::params![run_id, seq, at],
         )
-    }
-    .unwrap();
+        .unwrap();
     assert_eq!(changed, 1, "{run_id} #{seq}");
+}
+
+/// Sets when `run_id` was created (what `since` filters on).
+fn set_created_at(server: &TestServer, run_id: &str, created_at: i64) {
+    let conn = rusqlite::Connection::open(&server.db_path).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE runs SET created_at = ?2 WHERE id = ?1",
+            rusqlite::params![run_id, created_at],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "{run_id}");
 }
 
 /// Appends `events` (`(at, payload)`, each checked to be an engine `Event`) to a run in one
@@ -152,7 +158,7 @@ fn append(server: &TestServer, run_id: &str, status: RunStatus, events: &[(i64, 
     };
     store.commit(run_id, &commit).unwrap();
     for (seq, (at, _)) in (first_seq..).zip(events) {
-        set_time(server, run_id, seq, *at);
+        set_event_time(server, run_id, seq, *at);
     }
 }
 
@@ -166,7 +172,7 @@ fn create(server: &TestServer, run_id: &str, workflow: &str, workflow_yaml: &str
         workspace: "/nonexistent/workspace".to_owned(),
     };
     open_store(server).create_run(&run, &[]).unwrap();
-    set_time(server, run_id, 0, created_at);
+    set_created_at(server, run_id, created_at);
 }
 
 /// Four runs: A (shop, completed, with a TDD phase), B (shop, failed, build failed once),
@@ -437,7 +443,7 @@ async fn reports_are_cached_until_a_run_moves_on_and_unreadable_runs_are_counted
 
     // D's build now ends at 20 s, behind the cache's back (its last_seq is unchanged): the
     // cached report is served.
-    set_time(&server, "run-d", 5, 20_000);
+    set_event_time(&server, "run-d", 5, 20_000);
     assert_eq!(dashboard(&server, &admin, "").await, before);
 
     // A new event moves D's last_seq on: its report is rebuilt and sees the new time.
