@@ -52,7 +52,9 @@
 //!   included, as the report counts them; runs without model usage add zeros.
 //!
 //! Reports are cached per run, keyed by the run's last event sequence number, so a finished
-//! run is built once and a running one again only after it moved on.
+//! run is built once (an unreadable one is remembered as such) and a running one again only
+//! after it moved on. Uncached runs are built 64 to a store call, so a dashboard over many new
+//! runs does not keep the connection from other requests for long.
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -80,6 +82,9 @@ use crate::state::AppState;
 
 /// The most runs (newest first) one dashboard considers.
 pub(crate) const MAX_RUNS: usize = 10_000;
+
+/// Runs whose reports one store call builds.
+const BUILD_BATCH: usize = 64;
 
 /// Every stored run status, so `by_status` always has the same keys.
 const STATUSES: [RunStatus; 5] = [
@@ -254,21 +259,21 @@ fn as_u64(count: usize) -> u64 {
 /// Run reports' figures by run id, with the `last_seq` they were built at.
 #[derive(Default)]
 pub(crate) struct RunFiguresCache {
-    runs: Mutex<HashMap<String, (i64, Arc<RunFigures>)>>,
+    runs: Mutex<HashMap<String, (i64, Figures)>>,
 }
 
 impl RunFiguresCache {
-    fn get(&self, run: &RunRecord) -> Option<Arc<RunFigures>> {
+    fn get(&self, run: &RunRecord) -> Option<Figures> {
         let runs = self
             .runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         runs.get(&run.id)
             .filter(|(last_seq, _)| *last_seq == run.last_seq)
-            .map(|(_, figures)| Arc::clone(figures))
+            .map(|(_, figures)| figures.clone())
     }
 
-    fn insert(&self, run: &RunRecord, figures: Arc<RunFigures>) {
+    fn insert(&self, run: &RunRecord, figures: Figures) {
         let mut runs = self
             .runs
             .lock()
@@ -288,16 +293,24 @@ impl RunFiguresCache {
     }
 }
 
-/// One considered run: its stored status and workflow, and its figures when readable.
+/// A run's figures, or the fact that its log or workflow could not be read (remembered too,
+/// so a broken run is not re-read on every request).
+#[derive(Clone)]
+enum Figures {
+    Readable(Arc<RunFigures>),
+    Unreadable,
+}
+
+/// One considered run: its stored status and workflow, and its figures.
 struct RunRow {
     status: RunStatus,
     workflow: String,
-    figures: Option<Arc<RunFigures>>,
+    figures: Figures,
 }
 
-/// Builds a run's figures from its events; `None` (logged) when the log or the workflow
-/// snapshot cannot be decoded.
-fn build_figures(store: &Store, run: &RunRecord) -> Result<Option<RunFigures>, ApiError> {
+/// Builds a run's figures from its events; `Unreadable` (logged) when the log or the
+/// workflow snapshot cannot be decoded.
+fn build_figures(store: &Store, run: &RunRecord) -> Result<Figures, ApiError> {
     let workflow = match apiwright_workflow::load_str(
         &format!("run:{}", run.id),
         &run.workflow_yaml,
@@ -305,7 +318,7 @@ fn build_figures(store: &Store, run: &RunRecord) -> Result<Option<RunFigures>, A
         Ok(workflow) => workflow,
         Err(err) => {
             tracing::warn!(run.id = %run.id, error = %err, "dashboard: the run's workflow does not load");
-            return Ok(None);
+            return Ok(Figures::Unreadable);
         }
     };
     let mut timed = Vec::new();
@@ -314,12 +327,14 @@ fn build_figures(store: &Store, run: &RunRecord) -> Result<Option<RunFigures>, A
             Ok(event) => timed.push((record.at, event)),
             Err(err) => {
                 tracing::warn!(run.id = %run.id, seq = record.seq, error = %err, "dashboard: an event does not decode");
-                return Ok(None);
+                return Ok(Figures::Unreadable);
             }
         }
     }
     let report = report::build(&run.id, &workflow, &timed);
-    Ok(Some(RunFigures::from_report(&report)))
+    Ok(Figures::Readable(Arc::new(RunFigures::from_report(
+        &report,
+    ))))
 }
 
 /// `since` as milliseconds: digits are milliseconds, anything else must be RFC 3339.
@@ -379,9 +394,12 @@ fn aggregate(rows: &[RunRow], filters: DashboardFilters, truncated: bool) -> Das
     let mut usage_by_workflow: BTreeMap<String, TokenUsage> = BTreeMap::new();
     for row in rows {
         *by_status.entry(row.status.as_str().to_owned()).or_default() += 1;
-        let Some(figures) = &row.figures else {
-            unreadable += 1;
-            continue;
+        let figures = match &row.figures {
+            Figures::Readable(figures) => figures,
+            Figures::Unreadable => {
+                unreadable += 1;
+                continue;
+            }
         };
         for (gate, kind, status) in &figures.gates {
             let counts = gates.entry((gate.clone(), kind.clone())).or_default();
@@ -485,41 +503,60 @@ pub(crate) async fn dashboard(
         ));
     }
     let workflow = params.workflow.clone();
-    let cache_state = state.clone();
-    let (rows, truncated) = state
+    let (runs, truncated) = state
         .db()
-        .call("computing the dashboard", move |store| {
-            let cache = cache_state.run_figures();
+        .call("listing runs for the dashboard", move |store| {
             let mut runs = store.runs(MAX_RUNS + 1)?;
             let truncated = runs.len() > MAX_RUNS;
             runs.truncate(MAX_RUNS);
-            cache.retain(&runs.iter().map(|run| run.id.as_str()).collect());
-            let mut rows = Vec::new();
-            for run in runs {
-                if workflow
-                    .as_deref()
-                    .is_some_and(|name| name != run.workflow_name)
-                    || since.is_some_and(|since| run.created_at < since)
-                {
-                    continue;
-                }
-                let figures = match cache.get(&run) {
-                    Some(figures) => Some(figures),
-                    None => build_figures(store, &run)?.map(|figures| {
-                        let figures = Arc::new(figures);
-                        cache.insert(&run, Arc::clone(&figures));
-                        figures
-                    }),
-                };
-                rows.push(RunRow {
-                    status: run.status,
-                    workflow: run.workflow_name,
-                    figures,
-                });
-            }
-            Ok((rows, truncated))
+            Ok((runs, truncated))
         })
         .await?;
+    let cache = state.run_figures();
+    cache.retain(&runs.iter().map(|run| run.id.as_str()).collect());
+    let mut rows = Vec::new();
+    let mut uncached = Vec::new();
+    for run in runs {
+        if workflow
+            .as_deref()
+            .is_some_and(|name| name != run.workflow_name)
+            || since.is_some_and(|since| run.created_at < since)
+        {
+            continue;
+        }
+        match cache.get(&run) {
+            Some(figures) => rows.push(RunRow {
+                status: run.status,
+                workflow: run.workflow_name,
+                figures,
+            }),
+            None => uncached.push(run),
+        }
+    }
+    // Reports are built a batch of runs at a time, so other requests get the connection in
+    // between when many runs are new to the cache.
+    while !uncached.is_empty() {
+        let batch: Vec<RunRecord> = uncached.drain(..uncached.len().min(BUILD_BATCH)).collect();
+        let built = state
+            .db()
+            .call("building run reports", move |store| {
+                let mut built = Vec::with_capacity(batch.len());
+                for run in batch {
+                    let figures = build_figures(store, &run)?;
+                    built.push((run, figures));
+                }
+                Ok(built)
+            })
+            .await?;
+        for (run, figures) in built {
+            cache.insert(&run, figures.clone());
+            rows.push(RunRow {
+                status: run.status,
+                workflow: run.workflow_name,
+                figures,
+            });
+        }
+    }
     let filters = DashboardFilters {
         workflow: params.workflow,
         since,
