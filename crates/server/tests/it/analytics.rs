@@ -476,6 +476,42 @@ async fn reports_are_cached_until_a_run_moves_on_and_unreadable_runs_are_counted
 }
 
 #[tokio::test]
+async fn percentiles_cover_more_runs_than_one_build_batch() {
+    let server = TestServer::start().await;
+    let admin = server.admin_tokens().await.access;
+    // 130 runs (three batches of reports) whose builds take 10, 20, … 1300 ms.
+    for n in 1..=130_i64 {
+        let run_id = format!("run-{n:03}");
+        create(&server, &run_id, "shop", SHOP, SINCE_MS + n);
+        let build = round("build", 1, None, None);
+        append(
+            &server,
+            &run_id,
+            RunStatus::Completed,
+            &[
+                (0, phase_started("build", 1)),
+                (0, round_started(&build)),
+                (n * 10, phase_completed("build", 1)),
+            ],
+        );
+    }
+    let body = dashboard(&server, &admin, "").await;
+    assert_eq!(body["runs"]["by_status"], statuses(0, 130, 0));
+    // Nearest rank: the 65th and the 124th of 130.
+    assert_eq!(
+        body["phases"],
+        json!([{"phase": "build", "completed_visits": 130, "p50_ms": 650, "p95_ms": 1240}])
+    );
+    // Never evaluated in any round: listed, with no rate.
+    assert_eq!(
+        body["gates"],
+        json!([{"gate": "tests", "kind": "command", "evaluated": 0, "passed": 0, "failed": 0,
+                "pass_rate": null}])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_filters_are_422_naming_the_parameter() {
     let server = TestServer::start().await;
     let admin = server.admin_tokens().await.access;
