@@ -49,7 +49,8 @@
 //! - `tdd`: per the report's `tdd_adherence`, items of the latest visit of each TDD phase
 //!   whose red and green stages were both verified, over those items; `rate` as above.
 //! - `usage`: model tokens and cost (US dollars, 6 decimals) of every attempt, failed ones
-//!   included, as the report counts them; runs without model usage add zeros.
+//!   included, as the report counts them; a workflow or role without model usage is not
+//!   listed (the total is then zeros).
 //!
 //! Reports are cached per run, keyed by the run's last event sequence number, so a finished
 //! run is built once (an unreadable one is remembered as such) and a running one again only
