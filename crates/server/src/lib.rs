@@ -1,13 +1,13 @@
-//! The HTTP surface of `apiwright serve`: the REST API under `/api/v1`, authentication (argon2
-//! passwords, JWT access tokens, refresh tokens, API keys), roles (viewer < operator < admin),
-//! RFC 9457 problem+json errors, and the operations endpoints (`/healthz`, `/readyz`,
-//! `/metrics`), with the cross-cutting layers every response goes through (request ids,
-//! security headers, body limit, CORS, rate limits).
+//! The HTTP surface of `apiwright serve`: the REST API under `/api/v1` (memory, analytics,
+//! workflows, API keys), authentication (argon2 passwords, JWT access tokens, refresh tokens,
+//! API keys), roles (viewer < operator < admin), RFC 9457 problem+json errors, and the
+//! operations endpoints (`/healthz`, `/readyz`, `/metrics`), with the cross-cutting layers
+//! every response goes through (request ids, security headers, body limit, CORS, rate limits).
 //!
-//! This crate must not schedule or interpret workflows: it calls the store (and, later, the
-//! engine) and turns their answers into HTTP. It keeps secrets only as hashes (passwords as
-//! argon2 PHC strings, API keys and refresh tokens as SHA-256), and every route checks a role
-//! except the public ones listed in `routes/mod.rs`.
+//! This crate must not schedule or interpret workflows: it calls the store (and the engine's
+//! run reports, for analytics) and turns their answers into HTTP. It keeps secrets only as
+//! hashes (passwords as argon2 PHC strings, API keys and refresh tokens as SHA-256), and every
+//! route checks a role except the public ones listed in `routes/mod.rs`.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

@@ -1,5 +1,5 @@
-//! What every handler shares: the store, the token keys, the deny list, the rate limiters and
-//! the metrics.
+//! What every handler shares: the store, the token keys, the deny list, the rate limiters,
+//! the metrics and the dashboard's per-run cache.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use crate::error::ServerError;
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
 use crate::rate_limit::RateLimiter;
+use crate::routes::RunFiguresCache;
 use crate::runs::host::RunHost;
 use crate::runs::pool::RunPool;
 
@@ -36,6 +37,7 @@ struct Inner {
     /// Becomes true when the server stops (event streams end).
     stopping: tokio::sync::watch::Sender<bool>,
     workspaces_dir: std::path::PathBuf,
+    run_figures: RunFiguresCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +98,7 @@ impl AppState {
                 feed,
                 stopping: tokio::sync::watch::channel(false).0,
                 workspaces_dir,
+                run_figures: RunFiguresCache::default(),
             }),
         })
     }
@@ -177,5 +180,10 @@ impl AppState {
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|err| ApiError::internal(context, err))?
+    }
+
+    /// The dashboard's per-run figures, kept between requests.
+    pub(crate) fn run_figures(&self) -> &RunFiguresCache {
+        &self.inner.run_figures
     }
 }

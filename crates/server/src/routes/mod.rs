@@ -5,14 +5,19 @@
 //! with the refresh token itself). Every other handler takes an `Authorized<ROLE>`, which
 //! authenticates and checks the role before anything else is extracted.
 
+mod analytics;
 mod api_keys;
 mod auth;
 mod etag;
 mod events;
 mod json;
+mod memory;
 mod ops;
+mod query;
 mod runs;
 mod workflows;
+
+pub(crate) use analytics::RunFiguresCache;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -70,6 +75,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/runs/{id}/events", get(events::stream))
         .route("/api/v1/runs/{id}/approvals/{gate}", post(runs::decide))
         .route("/api/v1/approvals", get(runs::approvals))
+        .route("/api/v1/memory", get(memory::list))
+        .route("/api/v1/memory/search", get(memory::search))
+        .route(
+            "/api/v1/memory/entries/{*key}",
+            get(memory::get).put(memory::put).delete(memory::delete),
+        )
+        .route("/api/v1/memory/history/{*key}", get(memory::history))
+        .route("/api/v1/analytics/dashboard", get(analytics::dashboard))
         .fallback(not_found);
 
     let cors = cors_layer(state.cors_origins());

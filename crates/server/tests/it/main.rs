@@ -4,10 +4,12 @@
 // Helpers outside `#[test]` functions are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analytics;
 mod auth_flow;
 mod cross_cutting;
 mod host;
 mod matrix;
+mod memory;
 mod runs;
 
 use std::path::PathBuf;

@@ -19,6 +19,25 @@ const PROTECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/api-keys", "admin"),
     ("GET", "/api/v1/api-keys", "admin"),
     ("DELETE", "/api/v1/api-keys/key_0123", "admin"),
+    ("GET", "/api/v1/memory", "viewer"),
+    ("GET", "/api/v1/memory/search?q=x", "viewer"),
+    ("GET", "/api/v1/memory/entries/a/b/c", "viewer"),
+    ("PUT", "/api/v1/memory/entries/a/b/c", "operator"),
+    ("DELETE", "/api/v1/memory/entries/a/b/c", "operator"),
+    ("GET", "/api/v1/memory/history/a/b/c", "viewer"),
+    ("GET", "/api/v1/analytics/dashboard", "viewer"),
+    ("POST", "/api/v1/workflows", "operator"),
+    ("POST", "/api/v1/workflows/validate", "viewer"),
+    ("GET", "/api/v1/workflows/api-development", "viewer"),
+    ("PUT", "/api/v1/workflows/api-development/execute", "operator"),
+    ("GET", "/api/v1/runs", "viewer"),
+    ("POST", "/api/v1/runs", "operator"),
+    ("GET", "/api/v1/runs/r1", "viewer"),
+    ("POST", "/api/v1/runs/r1/cancel", "operator"),
+    ("POST", "/api/v1/runs/r1/resume", "operator"),
+    ("GET", "/api/v1/runs/r1/events", "viewer"),
+    ("POST", "/api/v1/runs/r1/approvals/g1", "operator"),
+    ("GET", "/api/v1/approvals", "viewer"),
 ];
 
 /// The routes that answer without credentials (any other status than 401 is fine here).
@@ -34,11 +53,11 @@ fn request(server: &TestServer, method: &str, path: &str) -> reqwest::RequestBui
         Method::from_bytes(method.as_bytes()).unwrap(),
         server.url(path),
     );
-    if method == "POST" {
-        // A valid body, so only the credentials can be the reason for a refusal.
-        builder.json(&json!({"name": "n", "role": "viewer"}))
-    } else {
-        builder
+    // A valid body, so only the credentials can be the reason for a refusal.
+    match method {
+        "POST" => builder.json(&json!({"name": "n", "role": "viewer"})),
+        "PUT" => builder.json(&json!({"value": "v"})),
+        _ => builder,
     }
 }
 
