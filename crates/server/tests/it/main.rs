@@ -5,8 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth_flow;
+mod browser;
+mod cdp;
 mod cross_cutting;
+mod dashboard;
 mod matrix;
+// `browser_runs.rs` (starting a run, watching it live, answering an approval from the page)
+// needs the runs API: add `mod browser_runs;` here when it is merged.
 
 use std::path::PathBuf;
 

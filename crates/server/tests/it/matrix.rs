@@ -23,6 +23,8 @@ const PROTECTED: &[(&str, &str, &str)] = &[
 
 /// The routes that answer without credentials (any other status than 401 is fine here).
 const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/assets/app.js"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),
