@@ -221,3 +221,72 @@ async fn a_wrong_password_shows_the_problem_detail_on_the_page() {
     );
     dashboard.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_access_token_is_refreshed_and_the_request_retried() {
+    let dashboard = Dashboard::signed_in().await;
+    let page = &dashboard.page;
+    let before = page
+        .eval("JSON.parse(sessionStorage.getItem('apiwright.tokens'))")
+        .await;
+    // As if the access token had expired: the next call gets a 401.
+    page.eval(
+        "(() => { const tokens = JSON.parse(sessionStorage.getItem('apiwright.tokens'));\
+           tokens.access = 'expired'; sessionStorage.setItem('apiwright.tokens', JSON.stringify(tokens));\
+           return true; })()",
+    )
+    .await;
+    page.click("nav-start").await;
+    dashboard.wait_for_view("start").await;
+    let second = apiwright_workflow::builtin::NAMES[1];
+    page.wait_for(&format!(
+        "document.querySelectorAll('[data-testid=workflow-option]').length === {}",
+        apiwright_workflow::builtin::NAMES.len()
+    ))
+    .await;
+    page.choose("start-workflow", second).await;
+    let description = page
+        .wait_for(&format!(
+            "(() => {{ const text = document.querySelector('[data-testid=start-workflow-description]').textContent;\
+               return text.includes({}) && text; }})()",
+            serde_json::Value::from(
+                apiwright_workflow::builtin::load(second)
+                    .unwrap()
+                    .unwrap()
+                    .description
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .to_owned()
+            )
+        ))
+        .await;
+    assert!(description.is_string());
+    let after = page
+        .eval("JSON.parse(sessionStorage.getItem('apiwright.tokens'))")
+        .await;
+    assert_ne!(after["access"], json!("expired"));
+    assert_ne!(after["access"], before["access"]);
+    assert_ne!(
+        after["refresh"], before["refresh"],
+        "the refresh token rotates"
+    );
+    assert_eq!(
+        page.eval("document.querySelector('[data-testid=error]').hidden")
+            .await,
+        json!(true)
+    );
+    // One refused request, then the retry with the new token.
+    let refused: Vec<String> = page
+        .failed_requests()
+        .into_iter()
+        .filter(|failed| failed.contains("status of 401"))
+        .collect();
+    assert!(
+        refused.len() == 1 && refused[0].contains("/api/v1/workflows"),
+        "{refused:?}"
+    );
+    dashboard.assert_no_page_errors().await;
+    dashboard.close().await;
+}

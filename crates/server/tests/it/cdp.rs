@@ -360,7 +360,8 @@ impl Page {
                  let value = null;\
                  try {{ value = ({condition}); }} catch (_) {{ value = null; }}\
                  if (value) return value;\
-                 if (Date.now() > end) throw new Error('timed out after {WAIT_MS} ms waiting for: ' + {quoted});\
+                 if (Date.now() > end) throw new Error('timed out after {WAIT_MS} ms waiting for: ' + {quoted}\
+                   + '\\nthe page shows: ' + (document.body ? document.body.innerText.slice(0, 600) : ''));\
                  await new Promise((resolve) => setTimeout(resolve, 25));\
                }}\
              }})()",
