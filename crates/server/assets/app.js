@@ -525,6 +525,7 @@
       $('run-waiting-prompt').textContent = waiting.prompt || '';
     }
     $('cancel-button').disabled = TERMINAL.includes(run.status);
+    if (TERMINAL.includes(run.status)) closeEvents();
     $('resume-button').hidden = !(run.status === 'failed' || run.status === 'cancelled');
 
     const report = isPlainObject(run.report) ? run.report : {};
@@ -548,7 +549,7 @@
     const gates = Array.isArray(phase.gates) ? phase.gates : [];
     return el('div', { class: 'card phase', testid: 'phase', 'data-phase': phase.phase },
       el('h2', {}, phase.title || phase.phase, badge(phase.status, 'phase-status'),
-        el('small', { class: 'muted', text: (phase.mode || '') + (phase.visit > 1 ? ' · visit ' + phase.visit : '') + (phase.rounds ? ' · ' + phase.rounds + ' rounds' : '') })),
+        el('small', { class: 'muted', text: (phase.mode || '') + (phase.visit > 1 ? ' · visit ' + phase.visit : '') + (phase.rounds ? ' · ' + phase.rounds + (phase.rounds === 1 ? ' round' : ' rounds') : '') })),
       phase.failure ? el('p', { class: 'failure', text: phase.failure }) : null,
       steps.length ? el('table', { class: 'grid', testid: 'steps-table' },
         el('thead', {}, el('tr', {}, ['Round', 'Step', 'Agent', 'Status', 'Attempts', 'Duration', 'Summary'].map((name) => el('th', { text: name })))),
@@ -731,13 +732,22 @@
 
   // ---- analytics ---------------------------------------------------------------------------
 
+  /**
+   * A `{label: number}` map whose numbers share a scale (all counts, or all rates in [0, 1]):
+   * worth a bar chart. A map mixing scales (`{items: 4, rate: 0.75}`) is shown as numbers.
+   */
   function isNumberMap(value) {
-    return isPlainObject(value) && Object.keys(value).length > 0
-      && Object.values(value).every((item) => typeof item === 'number' && Number.isFinite(item));
+    if (!isPlainObject(value) || Object.keys(value).length === 0) return false;
+    const numbers = Object.values(value);
+    if (!numbers.every((item) => typeof item === 'number' && Number.isFinite(item))) return false;
+    return numbers.every(Number.isInteger) || numbers.every((item) => item >= 0 && item <= 1);
   }
 
+  const ACRONYMS = { tdd: 'TDD', api: 'API', usd: 'USD', id: 'id', p50: 'p50', p95: 'p95', p99: 'p99', ms: 'ms' };
+
   function humanize(name) {
-    const text = String(name).replace(/_/g, ' ');
+    const words = String(name).split(/[_\s]+/).map((word) => ACRONYMS[word.toLowerCase()] || word);
+    const text = words.join(' ');
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
 

@@ -24,6 +24,7 @@ use serde_json::Value;
 use serde_json::json;
 use tokio::io::AsyncBufReadExt as _;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::WebSocketStream;
@@ -36,6 +37,8 @@ pub const WAIT_MS: u64 = 30_000;
 
 type Sink = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, Value>>>>>;
+/// Who wants the events of a method in a session, as they arrive.
+type Subscribers = Arc<Mutex<Vec<(String, String, mpsc::UnboundedSender<Value>)>>>;
 
 /// The Chromium binary: `APIWRIGHT_CHROMIUM`, else `chromium` (or `chromium-browser`) on
 /// `PATH`. Fails (never skips) when there is none, saying how to install it.
@@ -63,6 +66,7 @@ struct Connection {
     sink: tokio::sync::Mutex<Sink>,
     pending: Pending,
     events: Arc<Mutex<Vec<Value>>>,
+    subscribers: Subscribers,
     next_id: AtomicU64,
 }
 
@@ -176,7 +180,12 @@ impl Browser {
         let (sink, mut stream) = socket.split();
         let pending: Pending = Arc::default();
         let events: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let (reader_pending, reader_events) = (Arc::clone(&pending), Arc::clone(&events));
+        let subscribers: Subscribers = Arc::default();
+        let (reader_pending, reader_events, reader_subscribers) = (
+            Arc::clone(&pending),
+            Arc::clone(&events),
+            Arc::clone(&subscribers),
+        );
         tokio::spawn(async move {
             while let Some(Ok(message)) = stream.next().await {
                 let Message::Text(text) = message else {
@@ -195,7 +204,16 @@ impl Browser {
                             let _ = sender.send(answer);
                         }
                     }
-                    None => reader_events.lock().unwrap().push(value),
+                    None => {
+                        for (session, method, sender) in reader_subscribers.lock().unwrap().iter() {
+                            if value["sessionId"] == session.as_str()
+                                && value["method"] == method.as_str()
+                            {
+                                let _ = sender.send(value["params"].clone());
+                            }
+                        }
+                        reader_events.lock().unwrap().push(value);
+                    }
                 }
             }
             // Dropping the senders tells every waiting command that the browser is gone.
@@ -207,6 +225,7 @@ impl Browser {
                 sink: tokio::sync::Mutex::new(sink),
                 pending,
                 events,
+                subscribers,
                 next_id: AtomicU64::new(1),
             }),
             stderr_tail,
@@ -304,6 +323,7 @@ fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
 }
 
 /// One tab (a flattened CDP session).
+#[derive(Clone)]
 pub struct Page {
     connection: Arc<Connection>,
     session: String,
@@ -314,6 +334,48 @@ impl Page {
         self.connection
             .call(Some(&self.session), method, params)
             .await
+    }
+
+    /// Pauses this tab's requests whose URL matches one of `patterns` (CDP wildcards) and
+    /// yields them (`Fetch.requestPaused` parameters); answer each with `fulfill`.
+    pub async fn intercept(&self, patterns: &[&str]) -> mpsc::UnboundedReceiver<Value> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.connection.subscribers.lock().unwrap().push((
+            self.session.clone(),
+            "Fetch.requestPaused".to_owned(),
+            sender,
+        ));
+        let patterns: Vec<Value> = patterns
+            .iter()
+            .map(|pattern| json!({"urlPattern": pattern, "requestStage": "Request"}))
+            .collect();
+        self.call("Fetch.enable", json!({"patterns": patterns}))
+            .await;
+        receiver
+    }
+
+    /// Answers a paused request.
+    pub async fn fulfill(
+        &self,
+        request_id: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) {
+        let headers: Vec<Value> = headers
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+        self.call(
+            "Fetch.fulfillRequest",
+            json!({
+                "requestId": request_id,
+                "responseCode": status,
+                "responseHeaders": headers,
+                "body": base64::engine::general_purpose::STANDARD.encode(body),
+            }),
+        )
+        .await;
     }
 
     /// Evaluates `expression` in the page (awaiting a promise) and returns its JSON value;

@@ -6,6 +6,7 @@
 
 mod auth_flow;
 mod browser;
+mod browser_contract;
 mod cdp;
 mod cross_cutting;
 mod dashboard;
