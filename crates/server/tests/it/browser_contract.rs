@@ -125,7 +125,14 @@ impl FakeApi {
                 for field in ["waiting", "reason", "report"] {
                     summary.as_object_mut().unwrap().remove(field);
                 }
-                json_body(200, json!({"items": [summary], "next_cursor": null}))
+                // Two pages: this run, then an older one after the cursor.
+                if path.contains("cursor=c2") {
+                    summary["id"] = json!("run_00");
+                    summary["status"] = json!("failed");
+                    json_body(200, json!({"items": [summary], "next_cursor": null}))
+                } else {
+                    json_body(200, json!({"items": [summary], "next_cursor": "c2"}))
+                }
             }
             ("POST", "runs") => {
                 let (_, mut headers, body) = json_body(202, run(false));
@@ -262,8 +269,27 @@ async fn the_run_memory_and_analytics_views_follow_the_api_contract() {
         seen(&fake, "GET", "runs?")[0].path,
         "runs?sort=-created_at&limit=25"
     );
+    page.click("runs-load-more").await;
+    page.wait_for("document.querySelector('[data-testid=run-row][data-run-id=run_00]')")
+        .await;
+    assert_eq!(
+        page.eval("[document.querySelectorAll('[data-testid=run-row]').length, document.querySelector('[data-testid=runs-load-more]').hidden]")
+            .await,
+        json!([2, true])
+    );
+    assert!(
+        seen(&fake, "GET", "runs?")
+            .iter()
+            .any(|seen| seen.path == "runs?sort=-created_at&limit=25&cursor=c2"),
+        "{:?}",
+        seen(&fake, "GET", "runs?")
+    );
     page.choose("runs-status-filter", "waiting_approval").await;
-    page.wait_for(&Page::visible("run-row")).await;
+    page.wait_for(
+        "document.querySelectorAll('[data-testid=run-row]').length === 1 \
+         && !document.querySelector('[data-testid=runs-load-more]').hidden",
+    )
+    .await;
     page.screenshot("08-runs-list").await;
     assert!(
         seen(&fake, "GET", "runs?")

@@ -43,8 +43,16 @@ type Subscribers = Arc<Mutex<Vec<(String, String, mpsc::UnboundedSender<Value>)>
 /// The Chromium binary: `APIWRIGHT_CHROMIUM`, else `chromium` (or `chromium-browser`) on
 /// `PATH`. Fails (never skips) when there is none, saying how to install it.
 pub fn chromium_path() -> PathBuf {
+    const INSTALL: &str = "the dashboard's browser tests need Chromium: install it with \
+        `apt-get install -y chromium` (Debian), or set APIWRIGHT_CHROMIUM to its path";
     if let Some(path) = std::env::var_os("APIWRIGHT_CHROMIUM") {
-        return PathBuf::from(path);
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "APIWRIGHT_CHROMIUM={}: no such file; {INSTALL}",
+            path.display()
+        );
+        return path;
     }
     let search = std::env::var_os("PATH").unwrap_or_default();
     for name in ["chromium", "chromium-browser"] {
@@ -55,10 +63,7 @@ pub fn chromium_path() -> PathBuf {
             }
         }
     }
-    panic!(
-        "the dashboard's browser tests need Chromium: install it with \
-         `apt-get install -y chromium` (Debian), or set APIWRIGHT_CHROMIUM to its path"
-    );
+    panic!("no `chromium` on PATH; {INSTALL}");
 }
 
 /// The CDP connection: commands by id, events into a log.
