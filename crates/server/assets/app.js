@@ -150,6 +150,8 @@
   }
 
   let refreshing = null;
+  /** Why the session ended, shown on the sign-in view. */
+  let signedOutNotice = null;
 
   /** Trades the refresh token for a new pair; false when that is not possible any more. */
   function refreshTokens() {
@@ -194,8 +196,12 @@
       throw new Problem('Network error', String(err && err.message || err));
     }
     if (response.status === 401 && !opts.anonymous) {
+      // The refresh token is spent or revoked too: back to the sign-in view, saying why.
+      const problem = await problemOf(response);
       forgetTokens();
+      signedOutNotice = new Problem('Signed out', 'sign in again (' + problem.detail + ')', 401);
       showSignedOut();
+      throw problem;
     }
     if (response.status === 304) return { status: 304, body: null, headers: response.headers };
     if (!response.ok) throw await problemOf(response);
@@ -253,7 +259,12 @@
     if (signedIn && !$('whoami').textContent) loadMe();
     const parts = hash.replace(/^#\/?/, '').split('/');
     switch (parts[0]) {
-      case 'login': showView('login'); $('login-email').focus(); break;
+      case 'login':
+        showView('login');
+        if (signedOutNotice) showError(signedOutNotice);
+        signedOutNotice = null;
+        $('login-email').focus();
+        break;
       case 'start': showView('start'); enterStart(); break;
       case 'memory': showView('memory'); break;
       case 'analytics': showView('analytics'); enterAnalytics(); break;

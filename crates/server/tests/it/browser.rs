@@ -290,3 +290,32 @@ async fn a_refused_access_token_is_refreshed_and_the_request_retried() {
     dashboard.assert_no_page_errors().await;
     dashboard.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_cannot_be_refreshed_returns_to_sign_in_then_to_the_view() {
+    let dashboard = Dashboard::signed_in().await;
+    let page = &dashboard.page;
+    // Both tokens refused: the access token by its signature, the refresh token as unknown.
+    page.eval(
+        "sessionStorage.setItem('apiwright.tokens', JSON.stringify({access: 'expired', refresh: 'revoked'})), true",
+    )
+    .await;
+    page.click("nav-start").await;
+    dashboard.wait_for_view("login").await;
+    let (title, detail) = dashboard.error_shown().await;
+    assert_eq!(title, "Signed out");
+    assert!(detail.starts_with("sign in again ("), "{detail}");
+    assert_eq!(
+        page.eval("sessionStorage.getItem('apiwright.tokens')")
+            .await,
+        json!(null)
+    );
+    page.screenshot("13-signed-out-notice").await;
+
+    dashboard.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    dashboard.wait_for_view("start").await;
+    page.wait_for("document.querySelectorAll('[data-testid=workflow-option]').length > 0")
+        .await;
+    dashboard.assert_no_page_errors().await;
+    dashboard.close().await;
+}

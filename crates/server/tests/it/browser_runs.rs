@@ -90,7 +90,7 @@ async fn a_run_started_from_the_dashboard_finishes_live() {
         "document.querySelector('[data-testid=run-events-count]').textContent !== '0'"
     ))
     .await;
-    page.screenshot("10-run-live").await;
+    page.screenshot("20-run-live").await;
     // The page was never reloaded: the marker set now survives until the run completes.
     page.eval("window.__sameDocument = true").await;
     wait_for_status(page, "completed").await;
@@ -119,7 +119,7 @@ async fn a_run_started_from_the_dashboard_finishes_live() {
         ))
         .await;
     assert!(evidence.as_str().unwrap().starts_with('{'), "{evidence}");
-    page.screenshot("11-run-completed").await;
+    page.screenshot("21-run-completed").await;
 
     // The runs list shows it.
     page.click("nav-runs").await;
@@ -136,7 +136,7 @@ async fn a_run_started_from_the_dashboard_finishes_live() {
         json!(id)
     ))
     .await;
-    page.screenshot("12-runs-completed").await;
+    page.screenshot("22-runs-completed").await;
     dashboard.assert_no_page_errors().await;
     dashboard.close().await;
 }
@@ -153,7 +153,7 @@ async fn an_approval_is_answered_from_the_dashboard() {
         page.text("run-waiting-id").await,
         run["waiting"]["id"].as_str().unwrap()
     );
-    page.screenshot("13-run-waiting").await;
+    page.screenshot("23-run-waiting").await;
 
     // A reject needs a reason: refused on the page, nothing sent.
     page.click("reject-button").await;
@@ -173,7 +173,7 @@ async fn an_approval_is_answered_from_the_dashboard() {
         "['completed', 'waiting_approval', 'failed'].includes(document.querySelector('[data-testid=run-status]').dataset.status)",
     )
     .await;
-    page.screenshot("14-run-approved").await;
+    page.screenshot("24-run-approved").await;
     dashboard.assert_no_page_errors().await;
     dashboard.close().await;
 }
