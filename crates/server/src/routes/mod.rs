@@ -1,13 +1,15 @@
 //! The route table (one flat list) and the layers every request passes through.
 //!
 //! Public routes — the only ones that do not extract a `Principal` — are `/healthz`,
-//! `/readyz`, `POST /api/v1/auth/login` and `POST /api/v1/auth/refresh` (which authenticates
-//! with the refresh token itself). Every other handler takes an `Authorized<ROLE>`, which
+//! `/readyz`, `POST /api/v1/auth/login`, `POST /api/v1/auth/refresh` (which authenticates
+//! with the refresh token itself), and the dashboard page `/` with its `/assets/{file}` (they
+//! hold no data: the page's script logs in through the API). Every other handler takes an `Authorized<ROLE>`, which
 //! authenticates and checks the role before anything else is extracted.
 
 mod analytics;
 mod api_keys;
 mod auth;
+mod dashboard;
 mod etag;
 mod events;
 mod json;
@@ -49,6 +51,8 @@ use crate::state::AppState;
 /// (`into_make_service_with_connect_info::<SocketAddr>`) for the per-IP rate limit to apply.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::asset))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

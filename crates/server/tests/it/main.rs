@@ -6,7 +6,12 @@
 
 mod analytics;
 mod auth_flow;
+mod browser;
+mod browser_contract;
+mod browser_runs;
+mod cdp;
 mod cross_cutting;
+mod dashboard;
 mod host;
 mod matrix;
 mod memory;

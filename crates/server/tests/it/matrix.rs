@@ -29,7 +29,11 @@ const PROTECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/workflows", "operator"),
     ("POST", "/api/v1/workflows/validate", "viewer"),
     ("GET", "/api/v1/workflows/api-development", "viewer"),
-    ("PUT", "/api/v1/workflows/api-development/execute", "operator"),
+    (
+        "PUT",
+        "/api/v1/workflows/api-development/execute",
+        "operator",
+    ),
     ("GET", "/api/v1/runs", "viewer"),
     ("POST", "/api/v1/runs", "operator"),
     ("GET", "/api/v1/runs/r1", "viewer"),
@@ -42,6 +46,8 @@ const PROTECTED: &[(&str, &str, &str)] = &[
 
 /// The routes that answer without credentials (any other status than 401 is fine here).
 const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/assets/app.js"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),

@@ -14,7 +14,7 @@ use crate::problem;
 
 /// A workflow whose steps sleep `pause` seconds, write a note, and wait for an approval
 /// between its two phases; a command gate checks the workspace.
-const DEMO: &str = r#"
+pub const DEMO: &str = r#"
 name: server-demo
 description: Writes a note, waits for approval, then checks it.
 parameters:
@@ -38,7 +38,7 @@ phases:
       - {id: check, agent: writer, task: "{pause}", writes: [check]}
 "#;
 
-async fn register(server: &TestServer, token: &str, yaml: &str) {
+pub async fn register(server: &TestServer, token: &str, yaml: &str) {
     let response = server
         .client
         .post(server.url("/api/v1/workflows"))
