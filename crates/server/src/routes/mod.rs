@@ -3,11 +3,15 @@
 //! Public routes — the only ones that do not extract a `Principal` — are `/healthz`,
 //! `/readyz`, `POST /api/v1/auth/login` and `POST /api/v1/auth/refresh` (which authenticates
 //! with the refresh token itself). Every other handler takes an `Authorized<ROLE>`, which
-//! authenticates and checks the role before anything else is extracted.
+//! authenticates and checks the role before anything else is extracted. The API
+//! description is public too: `GET /openapi.json` and the Swagger UI under `/docs`.
+//!
+//! Every route here is documented in `openapi.rs` (`tests/it/contract.rs` checks both ways).
 
 mod api_keys;
 mod auth;
 mod json;
+pub(crate) mod openapi;
 mod ops;
 mod workflows;
 
@@ -53,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/api/v1/workflows", get(workflows::list))
+        .route("/openapi.json", get(openapi::document))
+        .merge(openapi::swagger_ui())
         .fallback(not_found);
 
     let cors = cors_layer(state.cors_origins());

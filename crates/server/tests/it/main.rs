@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth_flow;
+mod contract;
 mod cross_cutting;
 mod matrix;
+mod schemathesis;
 
 use std::path::PathBuf;
 
