@@ -24,8 +24,16 @@ const MAX_NAME_CHARS: usize = 100;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateApiKeyParams {
-    /// What the key is for: 1 to 100 printable characters (surrounding whitespace is ignored).
-    #[schema(example = "metrics scraper")]
+    /// What the key is for: 1 to 100 characters, not only whitespace, no control characters
+    /// (surrounding whitespace is dropped).
+    // `create` checks the same rules with `char` methods: the pattern allows no control
+    // character (Unicode `Cc`) and needs one that is not whitespace.
+    #[schema(
+        example = "metrics scraper",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     name: String,
     /// The role the key acts with (never above its user's).
     role: Role,
@@ -110,12 +118,24 @@ pub(crate) async fn create(
     Authorized { principal, .. }: Authorized<Admin>,
     ApiJson(params): ApiJson<CreateApiKeyParams>,
 ) -> Result<(StatusCode, Json<CreatedApiKeyResponse>), ApiError> {
-    let name = params.name.trim().to_owned();
-    let name_chars = name.chars().count();
-    if name_chars == 0 || name_chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    // The rules of the schema's `name` (length, pattern), on the name as sent; stored trimmed.
+    let name_chars = params.name.chars().count();
+    if !(1..=MAX_NAME_CHARS).contains(&name_chars) {
         return Err(ApiError::Unprocessable(format!(
-            "name: expected 1 to {MAX_NAME_CHARS} printable characters, found {name_chars}"
+            "name: expected 1 to {MAX_NAME_CHARS} characters, found {name_chars}"
         )));
+    }
+    if let Some(control) = params.name.chars().find(|c| c.is_control()) {
+        return Err(ApiError::Unprocessable(format!(
+            "name: expected no control characters, found U+{:04X}",
+            u32::from(control)
+        )));
+    }
+    let name = params.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "name: expected a character other than whitespace, found only whitespace".to_owned(),
+        ));
     }
     let key = secrets::new_api_key();
     let new_key = apiwright_store::NewApiKey {
