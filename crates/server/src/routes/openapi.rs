@@ -17,6 +17,7 @@ use axum::response::Response;
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::ToResponse;
+use utoipa::ToSchema;
 use utoipa::openapi::ContentBuilder;
 use utoipa::openapi::ObjectBuilder;
 use utoipa::openapi::Ref;
@@ -189,7 +190,7 @@ fn problem_response(
     let mut response = ResponseBuilder::new().description(description).content(
         PROBLEM_JSON,
         ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
+            .schema(Some(Ref::from_schema_name(ProblemBody::name())))
             .build(),
     );
     for (name, header_description) in headers {
