@@ -57,13 +57,13 @@ async fn the_openapi_gate_finds_every_route_documented_and_every_operation_route
         apiwright_server::openapi_json(),
     )
     .unwrap();
-    let routes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let gate = Gate {
         id: "openapi-matches-routes".into(),
         openapi: Some(OpenApiCheck {
             document: "openapi.json".into(),
             routes: RoutesSource {
-                axum: Some(routes.display().to_string()),
+                axum: Some(sources.display().to_string()),
                 command: None,
             },
             ignore: Vec::new(),
@@ -84,7 +84,7 @@ async fn the_openapi_gate_finds_every_route_documented_and_every_operation_route
     assert_eq!(
         report.outcome,
         GateOutcome::Passed,
-        "a route in src/routes/ and the operations of the document differ: document the \
+        "a route in src/ and the operations of the document differ: document the \
          handler with #[utoipa::path] and list it in `paths(...)` in src/routes/openapi.rs \
          ({}): {:#}",
         report.summary,
