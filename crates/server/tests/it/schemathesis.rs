@@ -43,8 +43,8 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     // revoke), so a JWT would stop working halfway. `DELETE /api/v1/api-keys/{id}` stays
     // fuzzed: its ids are random strings, and the one link schemathesis infers feeds it the id
     // of a key it has just created; our key's id appears only in the list of keys, which it
-    // links to nothing. (Were the key revoked, the 401s would pass as documented but test
-    // less.)
+    // links to nothing. Were the key revoked, the 401s would pass as documented but test
+    // less: the end of the test checks it still works.
     let (_, key) = server.api_key(&tokens.access, "admin").await;
     // Schemathesis writes nothing here (no example database, no report), but keep its working
     // directory out of the repository anyway.
@@ -107,6 +107,18 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     assert!(
         stdout.contains("passed") && !stdout.contains("No operations"),
         "{stdout}"
+    );
+    let me = server
+        .client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        reqwest::StatusCode::OK,
+        "schemathesis revoked its own API key"
     );
     server.stop().await;
 }
