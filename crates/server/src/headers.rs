@@ -64,9 +64,26 @@ pub(crate) async fn request_id(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// `nosniff`, no framing, no referrer, `default-src 'self'`, and `no-store` unless a handler
-/// chose a cache policy.
+/// The CSP of every response but the Swagger UI's.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'";
+
+/// The CSP of the Swagger UI under `/docs`: still nothing from another origin, but its
+/// stylesheet's `data:` icons and the inline styles it sets are allowed.
+const DOCS_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+
+/// `nosniff`, no framing, no referrer, `default-src 'self'` (relaxed for the Swagger UI), and
+/// `no-store` unless a handler chose a cache policy.
 pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_docs = path
+        .strip_prefix(crate::routes::openapi::DOCS_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let content_security_policy = if is_docs {
+        DOCS_CONTENT_SECURITY_POLICY
+    } else {
+        CONTENT_SECURITY_POLICY
+    };
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -80,7 +97,7 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'"),
+        HeaderValue::from_static(content_security_policy),
     );
     headers
         .entry(header::CACHE_CONTROL)

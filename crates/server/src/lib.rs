@@ -27,6 +27,8 @@ pub use auth::Role;
 pub use config::JwtSecret;
 pub use config::ServerConfig;
 pub use error::ServerError;
+pub use routes::openapi::openapi;
+pub use routes::openapi::openapi_json;
 pub use routes::router;
 pub use runs::host::HostError;
 pub use runs::host::RunHost;

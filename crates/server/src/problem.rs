@@ -14,6 +14,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::Role;
 use crate::headers::RequestId;
@@ -26,6 +28,35 @@ pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
     detail: String,
+}
+
+// `render` serializes exactly this type, and the OpenAPI document names it `Problem` (its doc
+// comment is the schema's description).
+/// An RFC 9457 problem: the body of every error response (`application/problem+json`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct ProblemBody {
+    /// Always `about:blank`: the status code is the problem type.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    problem_type: &'static str,
+    /// The reason phrase of the status code.
+    #[schema(example = "Not Found")]
+    title: &'static str,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599, example = 404)]
+    status: u16,
+    /// What went wrong, for a person; for a 5xx only a pointer to the server log.
+    #[schema(example = "no route matches GET /api/v1/nope")]
+    detail: String,
+    /// The path of the request.
+    #[schema(example = "/api/v1/nope")]
+    instance: String,
+    /// The id of the request (also in the `x-request-id` response header), under which the
+    /// server logs the details of a 5xx.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "req_0123456789abcdef")]
+    request_id: Option<String>,
 }
 
 /// Why a request failed.
@@ -197,22 +228,27 @@ pub(crate) async fn render(
         Some(problem) => problem.detail,
         None => default_detail(status, &method, &path, state.body_limit()),
     };
-    let mut body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-        "instance": path,
-    });
-    if let Some(RequestId(id)) = request_id {
-        body["request_id"] = serde_json::Value::String(id);
-    }
+    let body = ProblemBody {
+        problem_type: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        instance: path,
+        request_id: request_id.map(|RequestId(id)| id),
+    };
+    let body = match serde_json::to_string(&body) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "serializing a problem failed");
+            String::new()
+        }
+    };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::problem::ApiError;
 use crate::problem::Credentials;
@@ -18,7 +19,9 @@ use crate::rate_limit::Bucket;
 use crate::state::AppState;
 
 /// What a principal may do; each role includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads.

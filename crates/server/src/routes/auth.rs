@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::json::ApiJson;
+use super::openapi;
 use crate::auth::Authorized;
 use crate::auth::Role;
 use crate::auth::Via;
@@ -23,39 +25,70 @@ use crate::state::AppState;
 /// Lifetime of a refresh token, in milliseconds (7 days).
 const REFRESH_TOKEN_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
-#[derive(Deserialize)]
+/// An email address and password.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginParams {
+    /// The user's email address (surrounding whitespace is ignored).
+    #[schema(example = "admin@example.com")]
     email: String,
+    /// The user's password.
+    #[schema(example = "correct horse battery staple")]
     password: String,
 }
 
-#[derive(Deserialize)]
+/// A refresh token to spend.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshParams {
+    /// The refresh token of a login or an earlier refresh (single use).
     refresh_token: String,
 }
 
-#[derive(Deserialize, Default)]
+/// What to revoke besides the access token used (the body may also be empty).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogoutParams {
+    /// A refresh token to revoke as well (null or absent: none).
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An access token and the refresh token that replaces it.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TokenResponse {
+    /// A JWT (HS256) to send as `Authorization: Bearer TOKEN`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     expires_in: i64,
+    /// A single-use token for `POST /api/v1/auth/refresh`, valid for 7 days.
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+/// The caller: its user and how it authenticated.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MeResponse {
+    /// The user's id.
     id: String,
+    /// The user's email address.
     email: String,
+    /// The role the credentials act with (an API key may act below its user).
     role: Role,
-    via: &'static str,
+    /// The kind of credentials used.
+    via: CredentialKind,
+}
+
+/// The kind of credentials a request authenticated with.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CredentialKind {
+    /// A JWT access token.
+    Jwt,
+    /// An API key.
+    ApiKey,
 }
 
 fn wrong_credentials() -> ApiError {
@@ -93,7 +126,27 @@ async fn issue_tokens(
     })
 }
 
-/// `POST /api/v1/auth/login` (public): email and password for an access and a refresh token.
+/// Log in
+///
+/// Exchanges an email and password for an access token (15 minutes) and a refresh token
+/// (7 days). Public.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginParams,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(params): ApiJson<LoginParams>,
@@ -116,8 +169,27 @@ pub(crate) async fn login(
     Ok(Json(issue_tokens(&state, user.id, role).await?))
 }
 
-/// `POST /api/v1/auth/refresh` (public; the refresh token is the credential): spends the
-/// refresh token and returns a new pair.
+/// Refresh tokens
+///
+/// Spends a refresh token and returns a new access and refresh token. Public: the refresh
+/// token is the credential.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    operation_id = "refresh",
+    tag = "auth",
+    request_body = RefreshParams,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenResponse),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(params): ApiJson<RefreshParams>,
@@ -141,22 +213,43 @@ pub(crate) async fn refresh(
     Ok(Json(issue_tokens(&state, user.id, role).await?))
 }
 
-/// `POST /api/v1/auth/logout` (viewer): revokes the access token used and, when given, the
-/// refresh token.
+/// Log out
+///
+/// Revokes the access token used (an API key is not revoked: use `DELETE
+/// /api/v1/api-keys/{id}`) and, when the body names one, a refresh token. The body may be
+/// empty. Requires the viewer role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    request_body(content = Option<LogoutParams>, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Viewer>,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    // The body is optional: an empty one revokes only the access token.
+    // The body is optional: an empty one (or `null`) revokes only the access token.
     let params: LogoutParams = if body.iter().all(u8::is_ascii_whitespace) {
         LogoutParams::default()
     } else {
-        serde_json::from_slice(&body).map_err(|err| {
-            ApiError::BadRequest(format!(
-                "expected an empty body or {{\"refresh_token\": \"…\"}}, found: {err}"
-            ))
-        })?
+        serde_json::from_slice::<Option<LogoutParams>>(&body)
+            .map_err(|err| {
+                ApiError::BadRequest(format!(
+                    "expected an empty body or {{\"refresh_token\": \"…\"}}, found: {err}"
+                ))
+            })?
+            .unwrap_or_default()
     };
     if let Via::Jwt { jti, exp } = &principal.via {
         state.deny_list().deny(jti, *exp, unix_now());
@@ -173,7 +266,22 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/me` (viewer): who the caller is.
+/// Who am I
+///
+/// The caller's user and how it authenticated. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "me",
+    tag = "auth",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn me(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Viewer>,
@@ -194,8 +302,8 @@ pub(crate) async fn me(
         email: user.email,
         role: principal.role,
         via: match principal.via {
-            Via::Jwt { .. } => "jwt",
-            Via::ApiKey { .. } => "api_key",
+            Via::Jwt { .. } => CredentialKind::Jwt,
+            Via::ApiKey { .. } => CredentialKind::ApiKey,
         },
     }))
 }

@@ -121,13 +121,15 @@ async fn follow(
         let read = state
             .db()
             .call("reading events", move |store| {
-                let events = store.events(&id, after)?;
+                // The status first: a run that finished before its events are read has all
+                // of them in the log (the other order could end the stream one event short).
                 let finished = store.run(&id)?.is_none_or(|run| {
                     matches!(
                         run.status,
                         apiwright_store::RunStatus::Completed | apiwright_store::RunStatus::Failed
                     )
                 });
+                let events = store.events(&id, after)?;
                 Ok((events, finished))
             })
             .await;

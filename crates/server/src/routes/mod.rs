@@ -3,8 +3,12 @@
 //! Public routes — the only ones that do not extract a `Principal` — are `/healthz`,
 //! `/readyz`, `POST /api/v1/auth/login`, `POST /api/v1/auth/refresh` (which authenticates
 //! with the refresh token itself), and the dashboard page `/` with its `/assets/{file}` (they
-//! hold no data: the page's script logs in through the API). Every other handler takes an `Authorized<ROLE>`, which
-//! authenticates and checks the role before anything else is extracted.
+//! hold no data: the page's script logs in through the API). Every other handler takes an
+//! `Authorized<ROLE>`, which authenticates and checks the role before anything else is
+//! extracted. The API description is public too: `GET /openapi.json` and the Swagger UI under
+//! `/docs`.
+//!
+//! Every route here is documented in `openapi.rs` (`tests/it/contract.rs` checks both ways).
 
 mod analytics;
 mod api_keys;
@@ -14,6 +18,7 @@ mod etag;
 mod events;
 mod json;
 mod memory;
+pub(crate) mod openapi;
 mod ops;
 mod query;
 mod runs;
@@ -87,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/memory/history/{*key}", get(memory::history))
         .route("/api/v1/analytics/dashboard", get(analytics::dashboard))
+        .route("/openapi.json", get(openapi::document))
+        .merge(openapi::swagger_ui())
         .fallback(not_found);
 
     let cors = cors_layer(state.cors_origins());

@@ -12,6 +12,9 @@ use axum::response::IntoResponse as _;
 use axum::response::Response;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::openapi;
 
 use super::etag;
 use super::json::ApiJson;
@@ -21,16 +24,24 @@ use crate::auth::Viewer;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// A workflow, without its phases.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct WorkflowSummary {
+    /// The workflow's name.
+    #[schema(example = "greenfield")]
     name: String,
+    /// What the workflow does.
     description: String,
+    /// How many phases it has.
     phases: usize,
+    /// Whether it ships with apiwright.
     builtin: bool,
 }
 
-#[derive(Serialize)]
+/// The workflows.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct WorkflowListResponse {
+    /// The workflows, built-in ones first.
     items: Vec<WorkflowSummary>,
 }
 
@@ -84,7 +95,22 @@ fn builtin(name: &str) -> Result<Option<(apiwright_workflow::Workflow, &'static 
     }
 }
 
-/// `GET /api/v1/workflows` (viewer): built-ins first, then registered ones by name.
+/// List workflows
+///
+/// The workflows that runs can use: the built-in ones, then the registered ones by name. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows",
+    operation_id = "list_workflows",
+    tag = "workflows",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The workflows", body = WorkflowListResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Viewer>,

@@ -226,7 +226,7 @@ async fn invalid_api_key_bodies_are_problems() {
     .await;
     assert_eq!(
         blank["detail"],
-        "name: expected 1 to 100 printable characters, found 0"
+        "name: expected a character other than whitespace, found only whitespace"
     );
     let not_json = server
         .client

@@ -10,12 +10,14 @@ mod browser;
 mod browser_contract;
 mod browser_runs;
 mod cdp;
+mod contract;
 mod cross_cutting;
 mod dashboard;
 mod host;
 mod matrix;
 mod memory;
 mod runs;
+mod schemathesis;
 
 use std::path::PathBuf;
 

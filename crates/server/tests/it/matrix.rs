@@ -52,6 +52,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs/"),
 ];
 
 fn request(server: &TestServer, method: &str, path: &str) -> reqwest::RequestBuilder {
