@@ -38,6 +38,7 @@ struct Inner {
     stopping: tokio::sync::watch::Sender<bool>,
     workspaces_dir: std::path::PathBuf,
     run_figures: RunFiguresCache,
+    run_details: crate::runs::cache::DetailCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,6 +100,7 @@ impl AppState {
                 stopping: tokio::sync::watch::channel(false).0,
                 workspaces_dir,
                 run_figures: RunFiguresCache::default(),
+                run_details: crate::runs::cache::DetailCache::default(),
             }),
         })
     }
@@ -185,5 +187,10 @@ impl AppState {
     /// The dashboard's per-run figures, kept between requests.
     pub(crate) fn run_figures(&self) -> &RunFiguresCache {
         &self.inner.run_figures
+    }
+
+    /// Rendered run details (`GET /api/v1/runs/{id}`), kept until their run changes.
+    pub(crate) fn run_details(&self) -> &crate::runs::cache::DetailCache {
+        &self.inner.run_details
     }
 }

@@ -267,6 +267,28 @@ impl Store {
         )
     }
 
+    /// What changes whenever run `run_id` or its job changes: its last event, last update
+    /// and folded status (one indexed row; for caches of what is built from the run).
+    pub fn run_fingerprint(&self, run_id: &str) -> Result<Option<(i64, i64, String)>> {
+        query_first(
+            &self.conn,
+            "SELECT r.last_seq, MAX(r.updated_at, COALESCE(j.updated_at, 0)), \
+             CASE WHEN j.cancelled_by IS NOT NULL AND r.status = 'failed' THEN 'cancelled' \
+                  WHEN j.state = 'queued' AND r.status = 'running' THEN 'queued' \
+                  ELSE r.status END \
+             FROM runs r LEFT JOIN server_jobs j ON j.run_id = r.id WHERE r.id = ?1",
+            [run_id],
+            "reading a run's fingerprint",
+            |row| {
+                Ok((
+                    col(row, "runs", 0)?,
+                    col(row, "runs", 1)?,
+                    col(row, "runs", 2)?,
+                ))
+            },
+        )
+    }
+
     /// A page of runs (see [`RunQuery`]).
     pub fn server_runs(&self, query: &RunQuery) -> Result<Vec<ServerRun>> {
         let column = match query.order {

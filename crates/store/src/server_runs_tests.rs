@@ -51,7 +51,12 @@ fn the_status_folds_queued_and_cancelled_jobs_into_the_run() {
     assert_eq!(store.server_run("r1").unwrap().unwrap().status, "running");
     assert_eq!(store.server_run("r1").unwrap().unwrap().job, None);
 
+    let before = store.run_fingerprint("r1").unwrap().unwrap();
+    assert_eq!(before.2, "running");
     store.enqueue_job("r1", Some("user:a@example.com")).unwrap();
+    let after = store.run_fingerprint("r1").unwrap().unwrap();
+    assert_eq!(after.2, "queued");
+    assert_eq!(store.run_fingerprint("nope").unwrap(), None);
     let run = store.server_run("r1").unwrap().unwrap();
     assert_eq!(run.status, "queued");
     let job = run.job.unwrap();

@@ -31,7 +31,11 @@ pub(crate) fn matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// 200 with the JSON `body` and its ETag, or 304 when the client has it already.
-pub(crate) fn json_response(headers: &HeaderMap, body: Vec<u8>, etag: &str) -> Response {
+pub(crate) fn json_response(
+    headers: &HeaderMap,
+    body: impl Into<axum::body::Body>,
+    etag: &str,
+) -> Response {
     let tag = HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     if matches(headers, etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
@@ -46,7 +50,7 @@ pub(crate) fn json_response(headers: &HeaderMap, body: Vec<u8>, etag: &str) -> R
             (header::ETAG, tag),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

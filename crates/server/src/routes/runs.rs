@@ -494,11 +494,34 @@ pub(crate) async fn get(
     Path(run_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let detail = read_detail(&state, run_id).await?;
-    let body =
-        serde_json::to_vec(&detail).map_err(|err| ApiError::internal("rendering a run", err))?;
-    let tag = etag::of(&body);
-    Ok(etag::json_response(&headers, body, &tag))
+    let id = run_id.clone();
+    let fingerprint = state
+        .db()
+        .call(
+            "reading a run",
+            move |store| Ok(store.run_fingerprint(&id)?),
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no run with id `{run_id}`")))?;
+    let rendered = match state.run_details().get(&run_id, &fingerprint) {
+        Some(rendered) => rendered,
+        None => {
+            let detail = read_detail(&state, run_id.clone()).await?;
+            let body = serde_json::to_vec(&detail)
+                .map_err(|err| ApiError::internal("rendering a run", err))?;
+            let rendered = crate::runs::cache::Rendered {
+                etag: etag::of(&body),
+                body: body.into(),
+            };
+            // Rendered from a read at or after the fingerprint: if the run moved on in
+            // between, the next request sees a new fingerprint and renders again.
+            state
+                .run_details()
+                .put(&run_id, fingerprint, rendered.clone());
+            rendered
+        }
+    };
+    Ok(etag::json_response(&headers, rendered.body, &rendered.etag))
 }
 
 /// `POST /api/v1/runs/{id}/cancel` (operator): the body (`{"reason": "…"}`) is optional.
