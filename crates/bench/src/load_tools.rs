@@ -96,14 +96,29 @@ fn parse_wrk(output: &str) -> Option<WrkOutput> {
 
 /// `wrk -t1 -cN -dSs --latency URL`.
 pub fn wrk(url: &str, connections: usize, seconds: u64, round: usize) -> anyhow::Result<Row> {
+    wrk_with_headers(url, &[], connections, seconds, round)
+}
+
+/// `wrk -t1 -cN -dSs --latency [-H HEADER]… URL`.
+pub fn wrk_with_headers(
+    url: &str,
+    headers: &[&str],
+    connections: usize,
+    seconds: u64,
+    round: usize,
+) -> anyhow::Result<Row> {
+    let mut args = vec![
+        "-t1".to_owned(),
+        format!("-c{connections}"),
+        format!("-d{seconds}s"),
+        "--latency".to_owned(),
+    ];
+    for header in headers {
+        args.extend(["-H".to_owned(), (*header).to_owned()]);
+    }
+    args.push(url.to_owned());
     let output = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            url,
-        ])
+        .args(&args)
         .output()
         .context("running wrk (install it: apt-get install -y wrk)")?;
     let text = String::from_utf8_lossy(&output.stdout);

@@ -30,6 +30,7 @@ mod model_turn;
 mod proxy_overhead;
 mod report;
 mod rollback_time;
+mod serve_api;
 mod stats;
 mod workflows;
 
@@ -85,6 +86,19 @@ enum Subcommand {
     },
     /// What apiwright adds to each model turn (everything but the model's time): a model
     /// agent's step of many tool-call turns against the scripted fake model server (seconds).
+    /// `apiwright serve` answering `GET /api/v1/runs/{id}` with a valid token under wrk, and
+    /// the server's RSS meanwhile (about a minute).
+    ServeApi {
+        /// wrk connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds per round.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// Rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     ModelTurnOverhead {
         /// Tool-call turns per step.
         #[arg(long, default_value_t = 200)]
@@ -185,6 +199,22 @@ fn run() -> anyhow::Result<()> {
             *rounds,
             std::time::Duration::from_millis(*interval_ms),
         )?);
+        return print_report(&report, args.json);
+    }
+    if let Some(Subcommand::ServeApi {
+        connections,
+        secs,
+        rounds,
+    }) = &args.subcommand
+    {
+        let binary = match &args.bin {
+            Some(path) => path.clone(),
+            None => build_binary(&workspace)?,
+        };
+        eprintln!("running serve-api ({rounds} rounds of {secs} s, {connections} connections)…");
+        let mut report = empty_report(&workspace, &args);
+        report.binary_version = Some(binary_version(&binary));
+        report.serve_api = Some(serve_api::run(&binary, *connections, *secs, *rounds)?);
         return print_report(&report, args.json);
     }
     if let Some(Subcommand::ModelTurnOverhead { turns, rounds }) = &args.subcommand {
@@ -313,6 +343,7 @@ fn empty_report(workspace: &Path, args: &Args) -> report::Report {
         proxy_overhead: None,
         rollback_time: None,
         model_turn_overhead: None,
+        serve_api: None,
     }
 }
 

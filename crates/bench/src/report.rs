@@ -39,6 +39,8 @@ pub struct Report {
     pub rollback_time: Option<crate::rollback_time::RollbackTime>,
     /// `model-turn-overhead`, if run.
     pub model_turn_overhead: Option<crate::model_turn::ModelTurnOverhead>,
+    /// `serve-api`, if run.
+    pub serve_api: Option<crate::serve_api::Results>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -143,6 +145,9 @@ impl Report {
         }
         if let Some(results) = &self.model_turn_overhead {
             out.push_str(&crate::model_turn::render(results, &header));
+        }
+        if let Some(results) = &self.serve_api {
+            out.push_str(&crate::serve_api::render(results, &header));
         }
         if let Some(results) = &self.cli_latency {
             let _ = writeln!(out, "### cli-latency\n");
