@@ -32,9 +32,14 @@ use utoipa::openapi::security::HttpBuilder;
 use utoipa::openapi::security::SecurityScheme;
 use utoipa_swagger_ui::SwaggerUi;
 
+use super::analytics;
 use super::api_keys;
 use super::auth;
+use super::dashboard;
+use super::events;
+use super::memory;
 use super::ops;
+use super::runs;
 use super::workflows;
 use crate::problem::PROBLEM_JSON;
 use crate::problem::ProblemBody;
@@ -69,6 +74,27 @@ pub(crate) const DOCS_PATH: &str = "/docs";
         api_keys::list,
         api_keys::revoke,
         workflows::list,
+        workflows::register,
+        workflows::check,
+        workflows::get,
+        runs::execute,
+        runs::start,
+        runs::list,
+        runs::get,
+        runs::cancel,
+        runs::resume,
+        events::stream,
+        runs::decide,
+        runs::approvals,
+        memory::list,
+        memory::search,
+        memory::get,
+        memory::put,
+        memory::delete,
+        memory::history,
+        analytics::dashboard,
+        dashboard::index,
+        dashboard::asset,
     ),
     components(
         schemas(ProblemBody),
@@ -77,6 +103,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
             Unauthorized,
             Forbidden,
             NotFound,
+            Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unprocessable,
@@ -89,7 +116,11 @@ pub(crate) const DOCS_PATH: &str = "/docs";
     tags(
         (name = "auth", description = "Login, token refresh, logout, and who the caller is"),
         (name = "api-keys", description = "API keys for scripts and scrapers (admin only)"),
-        (name = "workflows", description = "The workflows runs can use"),
+        (name = "workflows", description = "The workflows runs can use: list, get, register, validate"),
+        (name = "runs", description = "Runs: start, list, get, follow live, cancel, resume, and decisions on approvals and escalations"),
+        (name = "memory", description = "The namespaced memory runs share: read, write, delete, list, search, history"),
+        (name = "analytics", description = "Figures over runs"),
+        (name = "dashboard", description = "The web dashboard (public: the page logs in through this API)"),
         (name = "ops", description = "Liveness, readiness, metrics and this document"),
     ),
 )]
@@ -224,11 +255,12 @@ macro_rules! problem_responses {
 }
 
 problem_responses! {
-    BadRequest => "The body is not well-formed JSON";
+    BadRequest => "The body is not well-formed JSON, or the query string or path cannot be parsed";
     Unauthorized => "No credentials, or credentials that are invalid, expired or revoked",
         header("WWW-Authenticate", "`Bearer`, or `Bearer error=\"invalid_token\"` when credentials were presented");
     Forbidden => "The caller's role is below the one the operation needs";
     NotFound => "No such resource";
+    Conflict => "The request conflicts with the resource's current state";
     PayloadTooLarge => "The body is larger than the server's limit";
     UnsupportedMediaType => "The body is not declared as `application/json`";
     Unprocessable => "The body is JSON but its values are missing, of the wrong type or not acceptable";
