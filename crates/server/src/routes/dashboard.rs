@@ -79,7 +79,7 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     path = "/",
     operation_id = "dashboard",
     tag = "dashboard",
-    params(("If-None-Match" = Option<String>, Header, description = "ETags the client has; 304 when one is current")),
+    params(("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current")),
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html", headers(
             ("ETag" = String, description = "The strong entity tag of the page"),
@@ -108,7 +108,7 @@ pub(crate) async fn index(headers: HeaderMap) -> Response {
     tag = "dashboard",
     params(
         ("file" = String, Path, description = "The file: `app.js`, `app.css` or `favicon.svg`", example = "app.js"),
-        ("If-None-Match" = Option<String>, Header, description = "ETags the client has; 304 when one is current"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
     ),
     responses(
         (status = 200, description = "The file", content(

@@ -75,7 +75,7 @@ struct EventData<'a> {
     params(
         ("id" = String, Path, description = "The run's id"),
         EventParams,
-        ("Last-Event-ID" = Option<u64>, Header, minimum = 0, description = "Start after this event sequence number (wins over `after`)"),
+        ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, description = "Start after this event sequence number (wins over `after`)"),
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(

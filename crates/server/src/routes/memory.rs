@@ -67,16 +67,17 @@ const WHY: &str = "why";
 /// A key path parameter, as the OpenAPI document describes it (the route's `{*key}` wildcard
 /// takes the rest of the path, `/` included). The pattern is `apiwright_store::validate_key`'s
 /// rules: non-empty `/`-separated segments without `*` or control characters (Unicode `Cc`).
-/// The longest key is 1024 bytes: 256 characters of up to 4 bytes each always fit.
+/// The limit of 1024 bytes is in the description only: a character limit that always fits
+/// (256) would refuse keys the server takes.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)] // Documentation only: the handlers take `Path<String>`.
 pub(crate) struct KeyParam {
-    /// The key: `/`-separated segments, e.g. `phase-1/product-manager/requirements`
-    /// (percent-encode `?`, `#` and `%` in a segment).
+    /// The key: non-empty `/`-separated segments without `*` or control characters, at most
+    /// 1024 bytes (UTF-8), e.g. `phase-1/product-manager/requirements` (percent-encode `?`,
+    /// `#` and `%` in a segment).
     #[param(
         min_length = 1,
-        max_length = 256,
         pattern = r"^[^/*\x00-\x1F\x7F-\x9F]+(/[^/*\x00-\x1F\x7F-\x9F]+)*$"
     )]
     key: String,
@@ -101,17 +102,17 @@ pub(crate) struct PutMemoryParams {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemoryListParams {
-    /// Keys matching this pattern: `*` is one segment, `**` any depth, e.g. `phase-1/*/result`.
+    /// Keys matching this pattern: `/`-separated segments, `*` one segment and `**` any depth,
+    /// e.g. `phase-1/*/result`. Not with `prefix`.
     #[param(
         min_length = 1,
-        max_length = 256,
         pattern = r"^(\*\*?|[^/*\x00-\x1F\x7F-\x9F]+)(/(\*\*?|[^/*\x00-\x1F\x7F-\x9F]+))*$"
     )]
     pattern: Option<String>,
-    /// This key and every key under it (a trailing `/` is ignored).
+    /// This key and every key under it (a trailing `/` is ignored; at most 1024 bytes without
+    /// it). Not with `pattern`.
     #[param(
         min_length = 1,
-        max_length = 256,
         pattern = r"^[^/*\x00-\x1F\x7F-\x9F]+(/[^/*\x00-\x1F\x7F-\x9F]+)*/*$"
     )]
     prefix: Option<String>,

@@ -22,9 +22,11 @@ use utoipa::openapi::ContentBuilder;
 use utoipa::openapi::ObjectBuilder;
 use utoipa::openapi::Ref;
 use utoipa::openapi::RefOr;
+use utoipa::openapi::Required;
 use utoipa::openapi::ResponseBuilder;
 use utoipa::openapi::Type;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::security::ApiKey;
 use utoipa::openapi::security::ApiKeyValue;
 use utoipa::openapi::security::HttpAuthScheme;
@@ -112,7 +114,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
             ServiceUnavailable,
         ),
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &OptionalBodies),
     tags(
         (name = "auth", description = "Login, token refresh, logout, and who the caller is"),
         (name = "api-keys", description = "API keys for scripts and scrapers (admin only)"),
@@ -156,6 +158,32 @@ impl Modify for SecuritySchemes {
                  wins.",
             ))),
         );
+    }
+}
+
+/// Operations whose JSON object body may be left out (an empty body), but not sent as `null`:
+/// `#[utoipa::path]` can only say "required" or "nullable and optional".
+struct OptionalBodies;
+
+/// The operations [`OptionalBodies`] applies to: (path, method).
+const OPTIONAL_BODIES: [(&str, HttpMethod); 1] = [("/api/v1/runs/{id}/cancel", HttpMethod::Post)];
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, method) in OPTIONAL_BODIES {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            let operation = match method {
+                HttpMethod::Post => item.post.as_mut(),
+                _ => None,
+            };
+            if let Some(RefOr::T(body)) =
+                operation.and_then(|operation| operation.request_body.as_mut())
+            {
+                body.required = Some(Required::False);
+            }
+        }
     }
 }
 

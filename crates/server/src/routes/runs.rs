@@ -657,7 +657,7 @@ async fn read_detail(state: &AppState, run_id: String) -> Result<RunDetail, ApiE
     tag = "runs",
     params(
         ("id" = String, Path, description = "The run's id"),
-        ("If-None-Match" = Option<String>, Header, description = "ETags the client has; 304 when one is current"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -698,7 +698,8 @@ pub(crate) async fn get(
     operation_id = "cancel_run",
     tag = "runs",
     params(("id" = String, Path, description = "The run's id")),
-    request_body(content = Option<CancelRun>, content_type = "application/json"),
+    // Optional (an empty body is no reason): `openapi.rs` marks it not required.
+    request_body(content = CancelRun, content_type = "application/json"),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The run is cancelled", body = RunDetail),

@@ -181,7 +181,7 @@ pub(crate) async fn list(
     tag = "workflows",
     params(
         ("name" = String, Path, description = "The workflow's name"),
-        ("If-None-Match" = Option<String>, Header, description = "ETags the client has; 304 when one is current"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(
