@@ -74,7 +74,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::IntoParams;
+use utoipa::ToSchema;
 
+use super::openapi;
 use super::query::ApiQuery;
 use crate::auth::Authorized;
 use crate::auth::Viewer;
@@ -96,35 +99,57 @@ const STATUSES: [RunStatus; 5] = [
     RunStatus::Failed,
 ];
 
-#[derive(Deserialize)]
+/// Which runs the figures cover.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DashboardParams {
+    /// Runs of this workflow only.
+    #[param(min_length = 1)]
     workflow: Option<String>,
+    /// Runs created at or after this time: an RFC 3339 timestamp (`2026-01-31T12:00:00Z`) or
+    /// milliseconds since the epoch.
+    #[param(
+        example = "2026-01-31T12:00:00Z",
+        pattern = r"^([0-9]{1,18}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$"
+    )]
     since: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Figures over runs, from their event logs (every key always present).
+#[derive(Serialize, ToSchema)]
 pub(crate) struct DashboardResponse {
     /// When the figures were computed (ms since the epoch).
     generated_at: i64,
+    /// The filters applied.
     filters: DashboardFilters,
+    /// How many runs, by status.
     runs: RunCounts,
+    /// Pass rates per gate id and kind, sorted.
     gates: Vec<GatePassRate>,
+    /// Durations of completed phase visits per phase id, sorted.
     phases: Vec<PhaseDurations>,
+    /// TDD adherence.
     tdd: TddAdherence,
+    /// Model tokens and cost.
     usage: UsageSummary,
 }
 
-#[derive(Serialize)]
+/// The filters applied.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct DashboardFilters {
+    /// `workflow`, if given.
     workflow: Option<String>,
     /// `since`, as milliseconds since the epoch.
     since: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// Run counts.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct RunCounts {
+    /// Runs considered.
     total: u64,
+    /// Runs by stored status (every status always listed).
     by_status: BTreeMap<String, u64>,
     /// Runs whose events or workflow could not be decoded (counted in `by_status` only).
     unreadable: u64,
@@ -132,48 +157,75 @@ pub(crate) struct RunCounts {
     truncated: bool,
 }
 
-#[derive(Serialize)]
+/// One gate's pass rate.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct GatePassRate {
+    /// The gate's id.
     gate: String,
+    /// The gate's kind.
     kind: String,
+    /// Rounds evaluated (passed or failed).
     evaluated: u64,
+    /// Rounds passed or approved.
     passed: u64,
+    /// Rounds failed or rejected.
     failed: u64,
+    /// passed / evaluated, 4 decimals; null when nothing was evaluated.
     pass_rate: Option<f64>,
 }
 
-#[derive(Serialize)]
+/// One phase's durations.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct PhaseDurations {
+    /// The phase's id.
     phase: String,
+    /// Visits that completed.
     completed_visits: u64,
+    /// Median duration (nearest rank, ms).
     p50_ms: i64,
+    /// 95th percentile duration (nearest rank, ms).
     p95_ms: i64,
 }
 
-#[derive(Serialize)]
+/// TDD adherence, overall and per workflow.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TddAdherence {
+    /// Over every run.
     overall: TddFigures,
+    /// Per workflow (workflows without TDD items are not listed).
     by_workflow: BTreeMap<String, TddFigures>,
 }
 
-#[derive(Serialize, Default)]
+/// TDD items and how many were verified red then green.
+#[derive(Serialize, Default, ToSchema)]
 pub(crate) struct TddFigures {
+    /// Items.
     items: u64,
+    /// Items verified.
     verified: u64,
+    /// verified / items, 4 decimals; null without items.
     rate: Option<f64>,
 }
 
-#[derive(Serialize)]
+/// Model usage: total, per role, per workflow.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct UsageSummary {
+    /// Over every run.
     total: TokenUsage,
+    /// Per agent role.
     by_role: BTreeMap<String, TokenUsage>,
+    /// Per workflow.
     by_workflow: BTreeMap<String, TokenUsage>,
 }
 
-#[derive(Serialize, Default, Clone, Copy, PartialEq, Debug)]
+/// Tokens and cost.
+#[derive(Serialize, Default, Clone, Copy, PartialEq, Debug, ToSchema)]
 pub(crate) struct TokenUsage {
+    /// Input tokens.
     input_tokens: u64,
+    /// Output tokens.
     output_tokens: u64,
+    /// Cost in US dollars, 6 decimals.
     cost_usd: f64,
 }
 
@@ -491,7 +543,25 @@ fn aggregate(rows: &[RunRow], filters: DashboardFilters, truncated: bool) -> Das
     }
 }
 
-/// `GET /api/v1/analytics/dashboard?workflow=…&since=…` (viewer).
+/// Analytics dashboard
+///
+/// Figures over the newest runs, computed with the engine's own report: run counts by status,
+/// gate pass rates, phase durations, TDD adherence and model usage. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics/dashboard",
+    operation_id = "analytics_dashboard",
+    tag = "analytics",
+    params(DashboardParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The figures", body = DashboardResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
     _: Authorized<Viewer>,

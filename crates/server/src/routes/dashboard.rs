@@ -15,6 +15,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::response::Response;
 
+use super::openapi;
 use crate::auth::secrets;
 
 /// One embedded file.
@@ -69,12 +70,64 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-/// `GET /` (public): the dashboard page.
+/// Dashboard page
+///
+/// The web dashboard (its script logs in through this API), revalidated on every load: 304
+/// when `If-None-Match` names its `ETag`. Public.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "dashboard",
+    tag = "dashboard",
+    params(("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current")),
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html", headers(
+            ("ETag" = String, description = "The strong entity tag of the page"),
+            ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match`"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(
+            ("ETag" = String, description = "The strong entity tag of the page"),
+            ("Cache-Control" = String, description = "`no-cache`"),
+        )),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn index(headers: HeaderMap) -> Response {
     serve(&INDEX, &ETAGS[0], INDEX_CACHE, &headers)
 }
 
-/// `GET /assets/{file}` (public): a script, style sheet or icon of the page.
+/// Dashboard asset
+///
+/// A script, style sheet or icon of the dashboard page, cached for five minutes, then
+/// revalidated: 304 when `If-None-Match` names its `ETag`. Public.
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    operation_id = "dashboard_asset",
+    tag = "dashboard",
+    params(
+        ("file" = String, Path, description = "The file: `app.js`, `app.css` or `favicon.svg`", example = "app.js"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+            (String = "image/svg+xml"),
+        ), headers(
+            ("ETag" = String, description = "The strong entity tag of the file"),
+            ("Cache-Control" = String, description = "`public, max-age=300`"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(
+            ("ETag" = String, description = "The strong entity tag of the file"),
+            ("Cache-Control" = String, description = "`public, max-age=300`"),
+        )),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().position(|asset| asset.name == file) {
         Some(position) => serve(

@@ -24,6 +24,9 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use super::openapi;
 
 use crate::auth::StreamAuthorized;
 use crate::auth::Viewer;
@@ -34,11 +37,16 @@ use crate::state::AppState;
 /// How often a stream looks for events written by another process.
 const POLL: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Deserialize)]
+/// Where to start, and the credential for clients that cannot send headers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventParams {
-    /// Start after this sequence number (as `Last-Event-ID`; the header wins).
+    /// Start after this event sequence number, 0 or more (as `Last-Event-ID`; the header
+    /// wins).
+    #[param(value_type = Option<u64>, minimum = 0)]
     after: Option<String>,
-    /// The credential, for clients that cannot send headers (checked by the extractor).
+    /// An access token or API key, for clients that cannot send headers (a browser's
+    /// `EventSource`); `Authorization` and `X-API-Key` win when present.
     #[allow(dead_code)]
     access_token: Option<String>,
 }
@@ -51,7 +59,35 @@ struct EventData<'a> {
     payload: &'a serde_json::Value,
 }
 
-/// `GET /api/v1/runs/{id}/events` (viewer).
+/// Follow a run's events
+///
+/// The run's event log as server-sent events, live: each message's `id` is the event's
+/// sequence number, `event` its kind, `data` a JSON object `{"seq", "kind", "at",
+/// "payload"}`. Reconnect with `Last-Event-ID` (or `?after=SEQ`) to get what follows that
+/// event. The stream ends with an `end` message (its data the last sequence number) once the
+/// run has completed or failed; a paused run keeps it open. Requires the viewer role; the
+/// credential may also be sent as `?access_token=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{id}/events",
+    operation_id = "run_events",
+    tag = "runs",
+    params(
+        ("id" = String, Path, description = "The run's id"),
+        EventParams,
+        ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, description = "Start after this event sequence number (wins over `after`)"),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The event stream (`text/event-stream`), open until the run ends or the client leaves", body = String, content_type = "text/event-stream"),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     _: StreamAuthorized<Viewer>,

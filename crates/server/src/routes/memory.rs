@@ -43,8 +43,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::IntoParams;
+use utoipa::ToSchema;
 
 use super::json::ApiJson;
+use super::openapi;
 use super::query::ApiQuery;
 use super::query::bounded_limit;
 use crate::auth::Authorized;
@@ -61,37 +64,87 @@ const WHO: &str = "who";
 /// The tag that says why.
 const WHY: &str = "why";
 
-#[derive(Deserialize)]
+/// A key path parameter, as the OpenAPI document describes it (the route's `{*key}` wildcard
+/// takes the rest of the path, `/` included). The pattern is `apiwright_store::validate_key`'s
+/// rules: non-empty `/`-separated segments without `*` or control characters (Unicode `Cc`).
+/// The limit of 1024 bytes is in the description only: a character limit that always fits
+/// (256) would refuse keys the server takes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only: the handlers take `Path<String>`.
+pub(crate) struct KeyParam {
+    /// The key: non-empty `/`-separated segments without `*` or control characters, at most
+    /// 1024 bytes (UTF-8), e.g. `phase-1/product-manager/requirements` (percent-encode `?`,
+    /// `#` and `%` in a segment).
+    #[param(
+        min_length = 1,
+        pattern = r"^[^/*\x00-\x1F\x7F-\x9F]+(/[^/*\x00-\x1F\x7F-\x9F]+)*$"
+    )]
+    key: String,
+}
+
+/// A value to write, with tags.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutMemoryParams {
     /// Any JSON value; a string is stored as text.
+    #[schema(value_type = Value, example = json!({"endpoints": 12}))]
     value: serde_json::Value,
-    /// Extra tags; `who` is the server's to set.
+    /// Extra tags; `who` is the server's to set (422 when sent), `why` defaults to
+    /// `api memory put`.
     #[serde(default)]
+    #[schema(example = json!({"why": "imported by a script"}))]
     tags: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+/// Which entries to list (`pattern` and `prefix` are exclusive; with neither, every key).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemoryListParams {
+    /// Keys matching this pattern: `/`-separated segments, `*` one segment and `**` any depth,
+    /// e.g. `phase-1/*/result`. Not with `prefix`.
+    #[param(
+        min_length = 1,
+        pattern = r"^(\*\*?|[^/*\x00-\x1F\x7F-\x9F]+)(/(\*\*?|[^/*\x00-\x1F\x7F-\x9F]+))*$"
+    )]
     pattern: Option<String>,
+    /// This key and every key under it (a trailing `/` is ignored; at most 1024 bytes without
+    /// it). Not with `pattern`.
+    #[param(
+        min_length = 1,
+        pattern = r"^[^/*\x00-\x1F\x7F-\x9F]+(/[^/*\x00-\x1F\x7F-\x9F]+)*/*$"
+    )]
     prefix: Option<String>,
+    /// The most entries to return, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
-#[derive(Deserialize)]
+/// The text to search for.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemorySearchParams {
+    /// Text the key or the value contains (ASCII case-insensitive); not only whitespace.
+    #[param(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     q: Option<String>,
+    /// The most entries to return, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
 /// The current value of a key.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MemoryEntryResponse {
+    /// The key.
+    #[schema(example = "phase-1/product-manager/requirements")]
     key: String,
+    /// The value as written.
+    #[schema(value_type = Value)]
     value: serde_json::Value,
     /// `json` or `text`.
+    #[schema(pattern = "^(json|text)$", example = "json")]
     value_type: String,
     /// 1 for the first write, +1 for every later put (a delete then put continues counting).
     version: i64,
@@ -99,32 +152,43 @@ pub(crate) struct MemoryEntryResponse {
     written_at: i64,
     /// The `who` tag of the last write.
     writer: Option<String>,
+    /// The tags of the last write.
     tags: BTreeMap<String, String>,
 }
 
 /// One put or delete of a key.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MemoryVersionResponse {
+    /// The key's version after this write.
     version: i64,
     /// `put` or `delete`.
+    #[schema(pattern = "^(put|delete)$", example = "put")]
     op: String,
     /// The value written; `null` for a delete.
+    #[schema(value_type = Option<Value>)]
     value: Option<serde_json::Value>,
     /// `json` or `text`; `null` for a delete.
+    #[schema(pattern = "^(json|text)$")]
     value_type: Option<String>,
+    /// When (ms since the epoch).
     written_at: i64,
+    /// The `who` tag of the write.
     writer: Option<String>,
+    /// The tags of the write.
     tags: BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+/// Every put and delete of a key.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MemoryHistoryResponse {
+    /// The key.
     key: String,
     /// Oldest first.
     items: Vec<MemoryVersionResponse>,
 }
 
-#[derive(Serialize)]
+/// Current entries.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MemoryListResponse {
     /// Sorted by key.
     items: Vec<MemoryEntryResponse>,
@@ -221,7 +285,25 @@ fn truncate(mut entries: Vec<MemoryEntry>, limit: usize) -> MemoryListResponse {
     }
 }
 
-/// `GET /api/v1/memory/entries/{*key}` (viewer): the current value of a key.
+/// Read a memory key
+///
+/// The current value of a key. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/memory/entries/{key}",
+    operation_id = "get_memory",
+    tag = "memory",
+    params(KeyParam),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The entry", body = MemoryEntryResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -240,8 +322,32 @@ pub(crate) async fn get(
     Ok(Json(entry.into()))
 }
 
-/// `PUT /api/v1/memory/entries/{*key}` (operator): writes a key; 201 when the key did not
-/// exist (also after a delete), 200 when its value was replaced.
+/// Write a memory key
+///
+/// Writes a key: 201 when the key did not exist (also after a delete), 200 when its value was
+/// replaced. A JSON string is stored as text, any other value as JSON. The `who` tag is set to
+/// the caller. Requires the operator role.
+#[utoipa::path(
+    put,
+    path = "/api/v1/memory/entries/{key}",
+    operation_id = "put_memory",
+    tag = "memory",
+    params(KeyParam),
+    request_body = PutMemoryParams,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The value was replaced", body = MemoryEntryResponse),
+        (status = 201, description = "The key was created", body = MemoryEntryResponse),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn put(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -281,8 +387,27 @@ pub(crate) async fn put(
     Ok((status, Json(entry.into())))
 }
 
-/// `DELETE /api/v1/memory/entries/{*key}` (operator): 204, or 404 when the key does not exist.
-/// The delete is kept in the key's history with the caller as `who`.
+/// Delete a memory key
+///
+/// Deletes a key; the delete is kept in the key's history with the caller as `who`. Requires
+/// the operator role.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/memory/entries/{key}",
+    operation_id = "delete_memory",
+    tag = "memory",
+    params(KeyParam),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 204, description = "The key was deleted"),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -305,8 +430,26 @@ pub(crate) async fn delete(
         .await
 }
 
-/// `GET /api/v1/memory/history/{*key}` (viewer): every put and delete, oldest first; 404 when
-/// the key was never written.
+/// A memory key's history
+///
+/// Every put and delete of a key, oldest first; 404 when the key was never written. Requires
+/// the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/memory/history/{key}",
+    operation_id = "memory_history",
+    tag = "memory",
+    params(KeyParam),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The key's versions", body = MemoryHistoryResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn history(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -334,8 +477,25 @@ pub(crate) async fn history(
         .await
 }
 
-/// `GET /api/v1/memory?pattern=…|prefix=…&limit=…` (viewer): current entries matching a
-/// pattern, under a prefix, or all, sorted by key.
+/// List memory
+///
+/// Current entries matching a pattern, under a prefix, or all, sorted by key (`pattern` and
+/// `prefix` together are a 422). Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/memory",
+    operation_id = "list_memory",
+    tag = "memory",
+    params(MemoryListParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The entries", body = MemoryListResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -371,8 +531,25 @@ pub(crate) async fn list(
     Ok(Json(truncate(entries, limit)))
 }
 
-/// `GET /api/v1/memory/search?q=…&limit=…` (viewer): entries whose key or value contains the
-/// text (ASCII case-insensitive), sorted by key.
+/// Search memory
+///
+/// Entries whose key or value contains the text (ASCII case-insensitive), sorted by key.
+/// Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/memory/search",
+    operation_id = "search_memory",
+    tag = "memory",
+    params(MemorySearchParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The entries", body = MemoryListResponse),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn search(
     State(state): State<AppState>,
     _: Authorized<Viewer>,

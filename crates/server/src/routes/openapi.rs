@@ -22,9 +22,11 @@ use utoipa::openapi::ContentBuilder;
 use utoipa::openapi::ObjectBuilder;
 use utoipa::openapi::Ref;
 use utoipa::openapi::RefOr;
+use utoipa::openapi::Required;
 use utoipa::openapi::ResponseBuilder;
 use utoipa::openapi::Type;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::security::ApiKey;
 use utoipa::openapi::security::ApiKeyValue;
 use utoipa::openapi::security::HttpAuthScheme;
@@ -32,9 +34,14 @@ use utoipa::openapi::security::HttpBuilder;
 use utoipa::openapi::security::SecurityScheme;
 use utoipa_swagger_ui::SwaggerUi;
 
+use super::analytics;
 use super::api_keys;
 use super::auth;
+use super::dashboard;
+use super::events;
+use super::memory;
 use super::ops;
+use super::runs;
 use super::workflows;
 use crate::problem::PROBLEM_JSON;
 use crate::problem::ProblemBody;
@@ -69,6 +76,27 @@ pub(crate) const DOCS_PATH: &str = "/docs";
         api_keys::list,
         api_keys::revoke,
         workflows::list,
+        workflows::register,
+        workflows::check,
+        workflows::get,
+        runs::execute,
+        runs::start,
+        runs::list,
+        runs::get,
+        runs::cancel,
+        runs::resume,
+        events::stream,
+        runs::decide,
+        runs::approvals,
+        memory::list,
+        memory::search,
+        memory::get,
+        memory::put,
+        memory::delete,
+        memory::history,
+        analytics::dashboard,
+        dashboard::index,
+        dashboard::asset,
     ),
     components(
         schemas(ProblemBody),
@@ -77,6 +105,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
             Unauthorized,
             Forbidden,
             NotFound,
+            Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unprocessable,
@@ -85,11 +114,15 @@ pub(crate) const DOCS_PATH: &str = "/docs";
             ServiceUnavailable,
         ),
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &OptionalBodies),
     tags(
         (name = "auth", description = "Login, token refresh, logout, and who the caller is"),
         (name = "api-keys", description = "API keys for scripts and scrapers (admin only)"),
-        (name = "workflows", description = "The workflows runs can use"),
+        (name = "workflows", description = "The workflows runs can use: list, get, register, validate"),
+        (name = "runs", description = "Runs: start, list, get, follow live, cancel, resume, and decisions on approvals and escalations"),
+        (name = "memory", description = "The namespaced memory runs share: read, write, delete, list, search, history"),
+        (name = "analytics", description = "Figures over runs"),
+        (name = "dashboard", description = "The web dashboard (public: the page logs in through this API)"),
         (name = "ops", description = "Liveness, readiness, metrics and this document"),
     ),
 )]
@@ -125,6 +158,32 @@ impl Modify for SecuritySchemes {
                  wins.",
             ))),
         );
+    }
+}
+
+/// Operations whose JSON object body may be left out (an empty body), but not sent as `null`:
+/// `#[utoipa::path]` can only say "required" or "nullable and optional".
+struct OptionalBodies;
+
+/// The operations [`OptionalBodies`] applies to: (path, method).
+const OPTIONAL_BODIES: [(&str, HttpMethod); 1] = [("/api/v1/runs/{id}/cancel", HttpMethod::Post)];
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, method) in OPTIONAL_BODIES {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            let operation = match method {
+                HttpMethod::Post => item.post.as_mut(),
+                _ => None,
+            };
+            if let Some(RefOr::T(body)) =
+                operation.and_then(|operation| operation.request_body.as_mut())
+            {
+                body.required = Some(Required::False);
+            }
+        }
     }
 }
 
@@ -224,11 +283,12 @@ macro_rules! problem_responses {
 }
 
 problem_responses! {
-    BadRequest => "The body is not well-formed JSON";
+    BadRequest => "The body is not well-formed JSON, or the query string or path cannot be parsed";
     Unauthorized => "No credentials, or credentials that are invalid, expired or revoked",
         header("WWW-Authenticate", "`Bearer`, or `Bearer error=\"invalid_token\"` when credentials were presented");
     Forbidden => "The caller's role is below the one the operation needs";
     NotFound => "No such resource";
+    Conflict => "The request conflicts with the resource's current state";
     PayloadTooLarge => "The body is larger than the server's limit";
     UnsupportedMediaType => "The body is not declared as `application/json`";
     Unprocessable => "The body is JSON but its values are missing, of the wrong type or not acceptable";

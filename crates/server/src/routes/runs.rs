@@ -27,9 +27,12 @@ use axum::response::IntoResponse as _;
 use axum::response::Response;
 use serde::Deserialize;
 use serde::Serialize;
+use utoipa::IntoParams;
+use utoipa::ToSchema;
 
 use super::etag;
 use super::json::ApiJson;
+use super::openapi;
 use crate::auth::Authorized;
 use crate::auth::Operator;
 use crate::auth::Principal;
@@ -58,12 +61,42 @@ pub(crate) struct StartRun {
     options: RunOptions,
 }
 
-/// How to run it (the body of `PUT /api/v1/workflows/{name}/execute`).
-#[derive(Debug, Default, Deserialize)]
+/// What to run (for `POST /api/v1/runs`): a workflow and how to run it (the fields of
+/// `RunOptions`).
+// The document's form of `StartRun`: a flattened `RunOptions` would become an `allOf` of two
+// objects that each allow no other property, which no body satisfies.
+#[derive(ToSchema)]
+#[schema(as = StartRun)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct StartRunSchema {
+    /// A built-in workflow's name or a registered one's.
+    #[schema(example = "my-workflow")]
+    workflow: String,
+    /// Parameter overrides (strings, numbers or booleans).
+    #[serde(default)]
+    params: BTreeMap<String, ScalarParam>,
+    /// Inputs by name (text).
+    #[serde(default)]
+    inputs: BTreeMap<String, String>,
+    /// The requirements: a structured spec (YAML or JSON) or free text for a model agent.
+    #[serde(default)]
+    spec: Option<String>,
+    /// Approve approval gates automatically.
+    #[serde(default)]
+    auto_approve: bool,
+    /// Force one provider on every role (as `apiwright run --agents`).
+    #[serde(default)]
+    agents: Option<String>,
+}
+
+/// How to run a workflow (the body of `PUT /api/v1/workflows/{name}/execute`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunOptions {
     /// Parameter overrides (strings, numbers or booleans).
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, ScalarParam>)]
     params: BTreeMap<String, serde_json::Value>,
     /// Inputs by name (text).
     #[serde(default)]
@@ -80,41 +113,56 @@ pub(crate) struct RunOptions {
 }
 
 /// A page of runs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RunPage {
+    /// The runs of this page, in the order asked for.
     items: Vec<RunSummary>,
     /// Pass as `cursor` for the next page; null on the last.
     next_cursor: Option<String>,
 }
 
 /// Filters, order and page of `GET /api/v1/runs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Only runs with this status.
+    #[param(value_type = Option<RunStatusFilter>, inline)]
     status: Option<String>,
+    /// Only runs of this workflow.
     workflow: Option<String>,
+    /// The order: `created_at` or `updated_at`, descending with a leading `-` (default
+    /// `-created_at`).
+    #[param(value_type = Option<RunSort>, inline)]
     sort: Option<String>,
+    /// Runs per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// Why a run is cancelled.
-#[derive(Debug, Default, Deserialize)]
+/// Why a run is cancelled (the body may also be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CancelRun {
+    /// Recorded with the cancellation (default: `no reason given`).
     #[serde(default)]
     reason: Option<String>,
 }
 
 /// A decision on what a paused run waits for.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecisionParams {
+    /// Approve or reject.
     decision: Decision,
+    /// Why; required (not blank) to reject.
     #[serde(default)]
     reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Decision {
     Approve,
@@ -122,17 +170,59 @@ pub(crate) enum Decision {
 }
 
 /// A pending decision, in the approvals list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PendingApproval {
+    /// The paused run.
     run_id: String,
+    /// Its workflow.
     workflow: String,
     #[serde(flatten)]
     waiting: view::Waiting,
 }
 
-#[derive(Debug, Serialize)]
+/// Every run waiting for a decision.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ApprovalList {
+    /// Runs waiting for approval, then escalated ones, oldest first.
     items: Vec<PendingApproval>,
+}
+
+/// A parameter override's value.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum ScalarParam {
+    String(String),
+    Number(f64),
+    Boolean(bool),
+}
+
+/// A run status to filter by.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum RunStatusFilter {
+    Queued,
+    Running,
+    WaitingApproval,
+    Escalated,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// The order of a run listing.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) enum RunSort {
+    #[serde(rename = "-created_at")]
+    CreatedDescending,
+    #[serde(rename = "created_at")]
+    CreatedAscending,
+    #[serde(rename = "-updated_at")]
+    UpdatedDescending,
+    #[serde(rename = "updated_at")]
+    UpdatedAscending,
 }
 
 const STATUSES: [&str; 7] = [
@@ -145,7 +235,32 @@ const STATUSES: [&str; 7] = [
     "cancelled",
 ];
 
-/// `POST /api/v1/runs` (operator): 202 with the queued run.
+/// Start a run
+///
+/// Checks the workflow, its parameters and inputs and the agents, creates the run and queues
+/// it: 202 with the run `queued` (a worker drives it; follow it with `GET
+/// /api/v1/runs/{id}/events`). 503 when the run queue is full. Requires the operator role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs",
+    operation_id = "start_run",
+    tag = "runs",
+    request_body = StartRunSchema,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 202, description = "The run was created and queued", body = RunDetail, headers(("Location" = String, description = "The run: `/api/v1/runs/{id}`"))),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn start(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -154,7 +269,32 @@ pub(crate) async fn start(
     start_run(state, principal, body.workflow, body.options).await
 }
 
-/// `PUT /api/v1/workflows/{name}/execute` (operator): 202 with the queued run.
+/// Execute a workflow
+///
+/// Starts a run of the workflow `name`, as `POST /api/v1/runs` does: 202 with the run
+/// `queued`. Requires the operator role.
+#[utoipa::path(
+    put,
+    path = "/api/v1/workflows/{name}/execute",
+    operation_id = "execute_workflow",
+    tag = "runs",
+    params(("name" = String, Path, description = "A built-in workflow's name or a registered one's")),
+    request_body = RunOptions,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 202, description = "The run was created and queued", body = RunDetail, headers(("Location" = String, description = "The run: `/api/v1/runs/{id}`"))),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn execute(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -372,7 +512,26 @@ pub(crate) fn engine_error(err: EngineError) -> ApiError {
     }
 }
 
-/// `GET /api/v1/runs` (viewer).
+/// List runs
+///
+/// Runs with filters, in pages: pass `next_cursor` as `cursor` for the next one. Requires the
+/// viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    operation_id = "list_runs",
+    tag = "runs",
+    params(ListParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "A page of runs", body = RunPage),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -487,7 +646,34 @@ async fn read_detail(state: &AppState, run_id: String) -> Result<RunDetail, ApiE
         .await
 }
 
-/// `GET /api/v1/runs/{id}` (viewer), with an ETag.
+/// Get a run
+///
+/// The run in full, with its report rebuilt from its events, and an `ETag`: 304 when
+/// `If-None-Match` names it. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{id}",
+    operation_id = "get_run",
+    tag = "runs",
+    params(
+        ("id" = String, Path, description = "The run's id"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The run", body = RunDetail, headers(
+            ("ETag" = String, description = "The strong entity tag of this representation"),
+            ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match`"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(
+            ("ETag" = String, description = "The strong entity tag of the current representation"),
+        )),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -524,7 +710,34 @@ pub(crate) async fn get(
     Ok(etag::json_response(&headers, rendered.body, &rendered.etag))
 }
 
-/// `POST /api/v1/runs/{id}/cancel` (operator): the body (`{"reason": "…"}`) is optional.
+/// Cancel a run
+///
+/// 202 when the worker driving the run still has to stop it, 200 when it is cancelled
+/// already; 409 when it has completed or failed. The body (`{"reason": "…"}`) is optional.
+/// Requires the operator role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{id}/cancel",
+    operation_id = "cancel_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    // Optional (an empty body is no reason): `openapi.rs` marks it not required.
+    request_body(content = CancelRun, content_type = "application/json"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The run is cancelled", body = RunDetail),
+        (status = 202, description = "The cancellation is recorded; the worker is stopping the run", body = RunDetail),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -609,7 +822,29 @@ fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Resul
     serde_json::from_slice(body).map_err(|err| ApiError::Unprocessable(format!("body: {err}")))
 }
 
-/// `POST /api/v1/runs/{id}/resume` (operator): queues an interrupted run again.
+/// Resume a run
+///
+/// Queues an interrupted run (`queued` or `running`, driven by no live process) again: 202.
+/// 409 when it is queued or running here already, waits for a decision, or has ended.
+/// Requires the operator role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{id}/resume",
+    operation_id = "resume_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 202, description = "The run is queued again", body = RunDetail),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn resume(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,
@@ -659,7 +894,23 @@ pub(crate) async fn resume(
     Ok((StatusCode::ACCEPTED, Json(detail)).into_response())
 }
 
-/// `GET /api/v1/approvals` (viewer): every run waiting for a decision.
+/// List pending approvals
+///
+/// Every run waiting for a decision: an approval gate or an escalation. Requires the viewer
+/// role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/approvals",
+    operation_id = "list_approvals",
+    tag = "runs",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The pending decisions", body = ApprovalList),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn approvals(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -695,8 +946,37 @@ pub(crate) async fn approvals(
     Ok(Json(ApprovalList { items }))
 }
 
-/// `POST /api/v1/runs/{id}/approvals/{gate}` (operator): approves or rejects what the run
-/// waits for (a reason is required to reject), then queues the run to continue.
+/// Decide an approval or escalation
+///
+/// Approves or rejects what the run waits for (a reason is required to reject), then queues
+/// the run to continue. 409 when the run does not wait for `gate`. Requires the operator
+/// role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{id}/approvals/{gate}",
+    operation_id = "decide_approval",
+    tag = "runs",
+    params(
+        ("id" = String, Path, description = "The run's id"),
+        ("gate" = String, Path, description = "The approval gate's or escalation's id (`waiting.id` of the run)"),
+    ),
+    request_body = DecisionParams,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The decision is recorded", body = RunDetail),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn decide(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,

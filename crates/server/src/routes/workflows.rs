@@ -46,40 +46,64 @@ pub(crate) struct WorkflowListResponse {
 }
 
 /// One workflow in full: its definition parsed (`definition`) and as written (`yaml`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct WorkflowDetail {
+    /// The workflow's name.
+    #[schema(example = "greenfield")]
     name: String,
+    /// What the workflow does.
     description: String,
+    /// Whether it ships with apiwright.
     builtin: bool,
     /// Who registered it (none for built-ins).
     registered_by: Option<String>,
     /// When (RFC 3339; none for built-ins).
     registered_at: Option<String>,
+    /// The definition as written.
     yaml: String,
+    /// The definition as parsed: roles, phases, steps and gates.
+    #[schema(value_type = Object)]
     definition: apiwright_workflow::Workflow,
 }
 
 /// A workflow definition, as YAML text.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkflowSource {
+    /// The workflow definition (YAML).
+    #[schema(example = "name: my-workflow\ndescription: …\nagents: […]\nphases: […]\n")]
     yaml: String,
 }
 
 /// What validation found: every problem, positioned.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ValidationReport {
+    /// Whether the definition loads.
     valid: bool,
     /// The workflow's name when it is valid.
     name: Option<String>,
+    /// Every problem found (empty when valid).
     errors: Vec<Problem>,
 }
 
-#[derive(Serialize)]
+/// A problem of a workflow definition, at its line and column (1-based).
+#[derive(Serialize, ToSchema)]
+#[schema(as = WorkflowProblem)]
 pub(crate) struct Problem {
+    /// The line (1-based).
     line: u64,
+    /// The column (1-based).
     column: u64,
+    /// What is wrong.
     message: String,
+}
+
+/// A registered workflow's name (its URL is in `Location`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // The handler writes the same object with `json!`.
+pub(crate) struct RegisteredWorkflow {
+    /// The name it is registered under (the definition's `name`).
+    name: String,
 }
 
 fn builtin(name: &str) -> Result<Option<(apiwright_workflow::Workflow, &'static str)>, ApiError> {
@@ -146,7 +170,34 @@ pub(crate) async fn list(
     Ok(Json(WorkflowListResponse { items }))
 }
 
-/// `GET /api/v1/workflows/{name}` (viewer), with an ETag.
+/// Get a workflow
+///
+/// A built-in or registered workflow in full, with an `ETag`: 304 when `If-None-Match`
+/// names it. Requires the viewer role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows/{name}",
+    operation_id = "get_workflow",
+    tag = "workflows",
+    params(
+        ("name" = String, Path, description = "The workflow's name"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client has; 304 when one is current"),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The workflow", body = WorkflowDetail, headers(
+            ("ETag" = String, description = "The strong entity tag of this representation"),
+            ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match`"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(
+            ("ETag" = String, description = "The strong entity tag of the current representation"),
+        )),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
@@ -204,8 +255,28 @@ fn validate(yaml: &str) -> Result<apiwright_workflow::Workflow, Vec<Problem>> {
     })
 }
 
-/// `POST /api/v1/workflows/validate` (viewer): every problem of a definition, registering
-/// nothing.
+/// Validate a workflow
+///
+/// Every problem of a definition, with line and column, registering nothing: 200 whether or
+/// not it is valid. Requires the viewer role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workflows/validate",
+    operation_id = "validate_workflow",
+    tag = "workflows",
+    request_body = WorkflowSource,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "What validation found", body = ValidationReport),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn check(
     _: Authorized<Viewer>,
     ApiJson(source): ApiJson<WorkflowSource>,
@@ -224,8 +295,33 @@ pub(crate) async fn check(
     })
 }
 
-/// `POST /api/v1/workflows` (operator): registers a valid definition under its `name`
-/// (409 if the name is a built-in's or taken; 422 with every problem if it does not load).
+/// Register a workflow
+///
+/// Registers a valid definition under its `name`: 201 with `Location`. 409 when the name is a
+/// built-in's or taken; 422 with every problem when the definition does not load. Requires
+/// the operator role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workflows",
+    operation_id = "register_workflow",
+    tag = "workflows",
+    request_body = WorkflowSource,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "The workflow is registered", body = RegisteredWorkflow, headers(
+            ("Location" = String, description = "The workflow: `/api/v1/workflows/{name}`"),
+        )),
+        (status = 400, response = openapi::BadRequest),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 409, response = openapi::Conflict),
+        (status = 413, response = openapi::PayloadTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = openapi::Unprocessable),
+        (status = 429, response = openapi::TooManyRequests),
+        (status = 500, response = openapi::InternalError),
+    ),
+)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     Authorized { principal, .. }: Authorized<Operator>,

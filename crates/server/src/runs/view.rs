@@ -9,22 +9,27 @@ use apiwright_engine::report::RunReport;
 use apiwright_store::ServerRun;
 use apiwright_store::Store;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::problem::ApiError;
 
 /// A run in a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct RunSummary {
     /// Run id.
     pub(crate) id: String,
     /// Workflow name.
+    #[schema(example = "greenfield")]
     pub(crate) workflow: String,
     /// `queued`, `running`, `waiting_approval`, `escalated`, `completed`, `failed` or
     /// `cancelled`.
+    #[schema(example = "running")]
     pub(crate) status: String,
     /// When it was created (RFC 3339).
+    #[schema(example = "2026-01-31T12:00:00Z")]
     pub(crate) created_at: String,
     /// When it last changed (RFC 3339).
+    #[schema(example = "2026-01-31T12:00:05Z")]
     pub(crate) updated_at: String,
     /// How many events its log holds.
     pub(crate) events: i64,
@@ -33,9 +38,10 @@ pub(crate) struct RunSummary {
 }
 
 /// What a paused run waits for.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub(crate) struct Waiting {
     /// `approval` or `escalation`.
+    #[schema(value_type = String, pattern = "^(approval|escalation)$", example = "approval")]
     pub(crate) kind: &'static str,
     /// The approval gate's or the escalation's id (the path segment to decide it).
     pub(crate) id: String,
@@ -44,7 +50,7 @@ pub(crate) struct Waiting {
 }
 
 /// One run in full.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct RunDetail {
     #[serde(flatten)]
     pub(crate) summary: RunSummary,
@@ -57,8 +63,11 @@ pub(crate) struct RunDetail {
     /// Who cancelled it, if someone did.
     pub(crate) cancelled_by: Option<String>,
     /// Resolved parameters and options.
+    #[schema(value_type = Object)]
     pub(crate) params: serde_json::Value,
-    /// Phases, steps, gates with their evidence, TDD items and model usage.
+    /// Phases, steps, gates with their evidence, TDD items and model usage (the report of
+    /// `apiwright runs show`).
+    #[schema(value_type = Object)]
     pub(crate) report: RunReport,
 }
 

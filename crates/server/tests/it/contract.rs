@@ -129,7 +129,9 @@ fn every_error_response_is_a_problem_and_only_public_operations_lack_security() 
     assert!(problem["properties"]["request_id"].is_object(), "{problem}");
     let responses = &document["components"]["responses"];
 
-    const PUBLIC: [&str; 5] = [
+    const PUBLIC: [&str; 7] = [
+        "GET /",
+        "GET /assets/{file}",
         "GET /healthz",
         "GET /readyz",
         "GET /openapi.json",

@@ -12,6 +12,41 @@ use crate::TestServer;
 /// Cases per operation and phase; the run takes well under a minute.
 const MAX_EXAMPLES: &str = "50";
 
+/// Operations whose 422 on a body or query that matches the document is right: what makes the
+/// values acceptable is beyond a schema, so schemathesis's `positive_data_acceptance` check
+/// also accepts 422 there (every other operation must accept what its schema allows).
+/// - `register_workflow`: the YAML must load as a workflow (`validate_workflow` says why not).
+/// - `start_run`, `execute_workflow`: the workflow's parameters, its structured spec and its
+///   agents are checked against the workflow (the test host plays only roles with a
+///   `command`: a built-in workflow's agents are refused).
+/// - `decide_approval`: a rejection needs a reason that is not blank.
+/// - `list_runs`: `cursor` must be a `next_cursor` this endpoint returned.
+/// - `list_memory`: `pattern` and `prefix` are exclusive.
+const SEMANTIC_422: [&str; 6] = [
+    "register_workflow",
+    "start_run",
+    "execute_workflow",
+    "decide_approval",
+    "list_runs",
+    "list_memory",
+];
+
+/// `schemathesis.toml`: the operations of [`SEMANTIC_422`] accept 422 as well as the
+/// statuses `positive_data_acceptance` accepts by default.
+fn config() -> String {
+    let operations = SEMANTIC_422
+        .iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "[[operations]]\n\
+         include-operation-id = [{operations}]\n\
+         checks.positive_data_acceptance.expected-statuses = \
+         [\"2xx\", \"3xx\", \"401\", \"403\", \"404\", \"409\", \"422\", \"429\", \"5xx\"]\n"
+    )
+}
+
 /// A hard stop for the child, should it hang.
 const TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -49,10 +84,15 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     // Schemathesis writes nothing here (no example database, no report), but keep its working
     // directory out of the repository anyway.
     let work = tempfile::tempdir().unwrap();
+    let config_file = work.path().join("schemathesis.toml");
+    std::fs::write(&config_file, config()).unwrap();
+    let config_file = config_file.display().to_string();
     let document = server.url("/openapi.json");
     let authorization = format!("Authorization: Bearer {key}");
     let arguments = [
         "--no-color",
+        "--config-file",
+        &config_file,
         "run",
         &document,
         "--header",
