@@ -14,7 +14,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::Path;
-use axum::extract::Query;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Sse;
@@ -28,6 +27,7 @@ use utoipa::IntoParams;
 
 use super::openapi;
 
+use super::query::ApiQuery;
 use crate::auth::StreamAuthorized;
 use crate::auth::Viewer;
 use crate::problem::ApiError;
@@ -92,7 +92,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     _: StreamAuthorized<Viewer>,
     Path(run_id): Path<String>,
-    Query(params): Query<EventParams>,
+    ApiQuery(params): ApiQuery<EventParams>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let after = start_after(&headers, params.after.as_deref())?;

@@ -17,7 +17,6 @@ use apiwright_store::Value;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::extract::Query;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::HeaderValue;
@@ -33,6 +32,7 @@ use utoipa::ToSchema;
 use super::etag;
 use super::json::ApiJson;
 use super::openapi;
+use super::query::ApiQuery;
 use crate::auth::Authorized;
 use crate::auth::Operator;
 use crate::auth::Principal;
@@ -535,7 +535,7 @@ pub(crate) fn engine_error(err: EngineError) -> ApiError {
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Viewer>,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<RunPage>, ApiError> {
     let query = run_query(&params)?;
     let limit = query.limit;
