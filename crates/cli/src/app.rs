@@ -22,9 +22,20 @@ pub struct GlobalArgs {
     /// State database (default: `.apiwright/state.db`, or APIWRIGHT_DB, or apiwright.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// More logging (-v info, -vv debug).
+    /// More logging (-v info, -vv debug; `apiwright serve` logs at info by default).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines on stderr as text or as JSON objects (one per line, with the request id of
+    /// every request `apiwright serve` answers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

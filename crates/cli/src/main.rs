@@ -14,7 +14,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = app::Cli::parse();
-    init_tracing(cli.global.verbose);
+    // A server's requests are its log: `serve` starts at info.
+    let serving = matches!(cli.command, app::Command::Serve(_));
+    init_tracing(cli.global.verbose, cli.global.log_format, serving);
     match commands::dispatch(cli) {
         Ok(code) => code.into(),
         Err(error) => {
@@ -24,17 +26,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+fn init_tracing(verbose: u8, format: app::LogFormat, serving: bool) {
+    let default = match (verbose, serving) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("APIWRIGHT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        app::LogFormat::Text => builder.init(),
+        app::LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
 }

@@ -73,20 +73,24 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
 
     let mut server = KillOnDrop(
         sandbox
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("expected `listening on URL`, found {line:?}"))
-        .to_owned();
+    let mut base = String::new();
+    while base.is_empty() {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no `listening on URL`"
+        );
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            base = url.to_owned();
+        }
+    }
 
     let secret = sandbox.path().join("server-secret");
     let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
@@ -122,4 +126,21 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
+    // JSON logs: one object per line, each request with its id, route template and status.
+    let served: Vec<serde_json::Value> = rest
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|entry| entry["fields"]["message"] == "request served")
+        .collect();
+    let me_line = served
+        .iter()
+        .find(|entry| entry["span"]["route"] == "/api/v1/me")
+        .unwrap_or_else(|| panic!("no JSON log of GET /api/v1/me in {rest}"));
+    assert_eq!(me_line["fields"]["status"], 200);
+    assert!(
+        me_line["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("req")),
+        "{me_line}"
+    );
 }
