@@ -144,3 +144,138 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
         "{me_line}"
     );
 }
+
+/// A workflow whose role is a shell command (no configuration needed), with an approval gate.
+const DEMO: &str = r#"
+name: served-demo
+description: Writes a note and waits for approval.
+memory_pattern: "served/{agent}/{deliverable}"
+agents:
+  - id: writer
+    description: Writes a note.
+    command: 'cat >/dev/null; echo "\"hello\""'
+phases:
+  - id: write
+    title: Write
+    steps:
+      - {id: write, agent: writer, task: write a note, writes: [note]}
+    gates:
+      - {id: ship-it, criterion: A person approves, approval: {prompt: "Ship it?"}}
+"#;
+
+#[test]
+fn a_run_is_started_approved_and_reported_over_http_as_apiwright_run_would() {
+    let _one_at_a_time = whole_workflow_lock();
+    let sandbox = Sandbox::new();
+    let password = "correct horse battery staple";
+    assert!(
+        create_admin(&sandbox, "admin@example.com", password)
+            .status
+            .success()
+    );
+    let mut server = KillOnDrop(
+        sandbox
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut base = String::new();
+    while base.is_empty() {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no `listening on URL`"
+        );
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            base = url.to_owned();
+        }
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let agent = ureq::Agent::new_with_defaults();
+    let login: serde_json::Value = agent
+        .post(&format!("{base}/api/v1/auth/login"))
+        .send_json(serde_json::json!({"email": "admin@example.com", "password": password}))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let registered = agent
+        .post(&format!("{base}/api/v1/workflows"))
+        .header("authorization", &bearer)
+        .send_json(serde_json::json!({ "yaml": DEMO }))
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let started: serde_json::Value = agent
+        .put(&format!("{base}/api/v1/workflows/served-demo/execute"))
+        .header("authorization", &bearer)
+        .send_json(serde_json::json!({}))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let get = |agent: &ureq::Agent| -> serde_json::Value {
+        agent
+            .get(&format!("{base}/api/v1/runs/{id}"))
+            .header("authorization", &bearer)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut run = get(&agent);
+    while run["status"] != "waiting_approval" {
+        assert!(std::time::Instant::now() < deadline, "{run:#}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        run = get(&agent);
+    }
+    assert_eq!(run["waiting"]["id"], "ship-it");
+    let decided = agent
+        .post(&format!("{base}/api/v1/runs/{id}/approvals/ship-it"))
+        .header("authorization", &bearer)
+        .send_json(serde_json::json!({"decision": "approve"}))
+        .unwrap();
+    assert_eq!(decided.status(), 200);
+    while run["status"] != "completed" {
+        assert!(std::time::Instant::now() < deadline, "{run:#}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        run = get(&agent);
+    }
+    // The server's host wrote the report as `apiwright run` does, and the CLI sees the run.
+    let report = std::fs::read_to_string(
+        sandbox
+            .path()
+            .join("workspaces")
+            .join(&id)
+            .join("REPORT.md"),
+    )
+    .unwrap();
+    assert!(report.contains("served-demo"), "{report}");
+    let shown = sandbox.expect(&["runs", "show", &id, "--json"], 0);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["status"], "completed");
+    let metrics = agent
+        .get(&format!("{base}/metrics"))
+        .header("authorization", &bearer)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    for line in [
+        "apiwright_runs{status=\"completed\"} 1",
+        "apiwright_steps_total{outcome=\"finished\"} 1",
+        "apiwright_runs_ended_total{status=\"completed\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing in\n{metrics}"
+        );
+    }
+}
