@@ -1,5 +1,7 @@
 //! The state database as the async handlers use it: one connection behind a mutex, used on
-//! the blocking thread pool so a slow query never stalls the async workers.
+//! the blocking thread pool so a slow query never stalls the async workers; and a few more
+//! connections for point reads (one indexed row) run in place, where handing the work to
+//! another thread would cost more than the query.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,14 +15,23 @@ use crate::problem::ApiError;
 #[derive(Clone)]
 pub(crate) struct Db {
     store: Arc<Mutex<Store>>,
+    /// Connections for [`Db::point_read`]; as many as the async runtime has workers.
+    readers: Arc<[Mutex<Store>]>,
     path: PathBuf,
 }
+
+/// Connections kept for point reads.
+const READERS: usize = 2;
 
 impl Db {
     pub(crate) fn open(path: PathBuf) -> apiwright_store::Result<Db> {
         let store = Store::open(&path, &StoreOptions::default())?;
+        let readers = (0..READERS)
+            .map(|_| Store::open(&path, &StoreOptions::default()).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Db {
             store: Arc::new(Mutex::new(store)),
+            readers: readers.into(),
             path,
         })
     }
@@ -42,6 +53,21 @@ impl Db {
         })
         .await
         .map_err(|err| ApiError::internal(context, err))?
+    }
+
+    /// Runs `work` — a point read: one indexed row, microseconds — in place on a free reader
+    /// connection, or on the blocking pool like [`Db::call`] when every reader is busy.
+    pub(crate) async fn point_read<T: Send + 'static>(
+        &self,
+        context: &'static str,
+        work: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        for reader in self.readers.iter() {
+            if let Ok(store) = reader.try_lock() {
+                return work(&store);
+            }
+        }
+        self.call(context, work).await
     }
 
     /// Whether the database file still answers a query (a fresh read-only connection).

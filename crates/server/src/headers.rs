@@ -28,6 +28,9 @@ fn is_sane_request_id(text: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
 }
 
+/// Answers slower than this are logged at info whatever their status.
+const SLOW_MS: f64 = 1000.0;
+
 /// Assigns the request id, runs the request in a span carrying it and the route template,
 /// logs the outcome, and echoes the id.
 pub(crate) async fn request_id(mut request: Request, next: Next) -> Response {
@@ -51,12 +54,18 @@ pub(crate) async fn request_id(mut request: Request, next: Next) -> Response {
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Failures and slow answers at info (5xx at error); the success path at debug, so a busy
+    // server does not spend its time writing a line per request (`-v` shows them all).
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request served"
-        );
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), elapsed_ms, "request served");
+        } else if status.is_client_error() || elapsed_ms > SLOW_MS {
+            tracing::info!(status = status.as_u16(), elapsed_ms, "request served");
+        } else {
+            tracing::debug!(status = status.as_u16(), elapsed_ms, "request served");
+        }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);

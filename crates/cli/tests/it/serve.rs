@@ -115,6 +115,14 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
         .unwrap();
     assert_eq!(me["email"], "admin@example.com");
     assert_eq!(me["role"], "admin");
+    let anonymous = agent
+        .get(&format!("{base}/api/v1/me"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 
     let status = std::process::Command::new("kill")
         .args(["-INT", &server.0.id().to_string()])
@@ -126,7 +134,8 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
-    // JSON logs: one object per line, each request with its id, route template and status.
+    // JSON logs: one object per line; a refused request at info with its id, route template
+    // and status (successes are logged at debug, with -vv).
     let served: Vec<serde_json::Value> = rest
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -136,7 +145,7 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
         .iter()
         .find(|entry| entry["span"]["route"] == "/api/v1/me")
         .unwrap_or_else(|| panic!("no JSON log of GET /api/v1/me in {rest}"));
-    assert_eq!(me_line["fields"]["status"], 200);
+    assert_eq!(me_line["fields"]["status"], 401);
     assert!(
         me_line["span"]["request_id"]
             .as_str()

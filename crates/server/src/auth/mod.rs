@@ -281,7 +281,7 @@ async fn api_key_principal(state: &AppState, key: &str) -> Result<Principal, Api
     let key_hash = secrets::sha256_hex(key);
     let found = state
         .db()
-        .call("looking up an API key", move |store| {
+        .point_read("looking up an API key", move |store| {
             Ok(store.api_key_by_hash(&key_hash)?)
         })
         .await?

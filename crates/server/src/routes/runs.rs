@@ -683,7 +683,7 @@ pub(crate) async fn get(
     let id = run_id.clone();
     let fingerprint = state
         .db()
-        .call(
+        .point_read(
             "reading a run",
             move |store| Ok(store.run_fingerprint(&id)?),
         )
