@@ -152,6 +152,12 @@ const RUN_COLUMNS: &str = "r.id, r.workflow_name, d.workflow_yaml, r.params, r.w
      r.created_at, r.updated_at, r.last_seq, r.owner_pid \
      FROM runs r JOIN run_definitions d ON d.run_id = r.id";
 
+/// One run by id; `+?1` keeps SQLite from re-preparing the join at every call (see
+/// `server_runs::FINGERPRINT`).
+pub(crate) fn run_by_id_sql() -> String {
+    format!("SELECT {RUN_COLUMNS} WHERE r.id = +?1")
+}
+
 fn run_from_row(row: &Row<'_>) -> Result<RunRecord> {
     const TABLE: &str = "runs";
     let status: String = col(row, TABLE, 5)?;
@@ -288,8 +294,13 @@ impl Store {
 
     /// One run.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        let sql = format!("SELECT {RUN_COLUMNS} WHERE r.id = ?1");
-        query_first(&self.conn, &sql, [run_id], "reading a run", run_from_row)
+        query_first(
+            &self.conn,
+            &run_by_id_sql(),
+            [run_id],
+            "reading a run",
+            run_from_row,
+        )
     }
 
     /// Runs, newest first, at most `limit`.

@@ -183,3 +183,28 @@ fn workflows_register_once_by_name() {
     assert_eq!(store.registered_workflows().unwrap(), vec![record]);
     assert_eq!(store.registered_workflow("other").unwrap(), None);
 }
+
+#[test]
+fn point_reads_of_a_run_are_prepared_once() {
+    // A join filtered by `r.id = ?1` is re-prepared by SQLite at every new binding (its
+    // constant propagation marks the parameter); a point read must not pay that each time.
+    let store = Store::open_in_memory().unwrap();
+    create(&store, "r1", "wf");
+    for _ in 0..3 {
+        store.run_fingerprint("r1").unwrap();
+        store.run("r1").unwrap();
+        store.server_run("r1").unwrap();
+    }
+    for sql in [
+        FINGERPRINT.to_owned(),
+        crate::runs::run_by_id_sql(),
+        format!("{SERVER_RUNS} WHERE r.id = +?1"),
+    ] {
+        let stmt = store.conn.prepare_cached(&sql).unwrap();
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{sql}"
+        );
+    }
+}
