@@ -8,7 +8,9 @@
 //! [--secs N] [--rounds N] [--rate R]` (latency the deployment proxy adds at 5,000 req/s,
 //! direct and proxied side by side) and `rollback-time [--rounds N] [--interval-ms MS]` (bad
 //! releases of the testbed deployed through the supervisor: first bad response to blue having
-//! all traffic again), and `model-turn-overhead [--turns N] [--rounds N]` (what apiwright adds
+//! all traffic again), `serve-api [--connections N] [--secs N] [--rounds N]` (`apiwright serve`
+//! answering `GET /api/v1/runs/{id}` with a valid token under wrk, and its RSS), and
+//! `model-turn-overhead [--turns N] [--rounds N]` (what apiwright adds
 //! to each model turn, against the scripted fake model server).
 //!
 //! `cargo run --release -p apiwright-bench` builds the `apiwright` binary in release mode,
@@ -89,8 +91,8 @@ enum Subcommand {
     /// `apiwright serve` answering `GET /api/v1/runs/{id}` with a valid token under wrk, and
     /// the server's RSS meanwhile (about a minute).
     ServeApi {
-        /// wrk connections.
-        #[arg(long, default_value_t = 64)]
+        /// wrk connections (closed loop: p99 follows connections ÷ throughput).
+        #[arg(long, default_value_t = 32)]
         connections: usize,
         /// Seconds per round.
         #[arg(long, default_value_t = 10)]
