@@ -37,6 +37,36 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Starts `apiwright serve` on a free port; returns the process, its stderr after the
+/// `listening on URL` line, and the URL.
+fn serve(
+    sandbox: &Sandbox,
+    extra: &[&str],
+) -> (KillOnDrop, BufReader<std::process::ChildStderr>, String) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    let mut server = KillOnDrop(
+        sandbox
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no `listening on URL`"
+        );
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            let url = url.to_owned();
+            return (server, stderr, url);
+        }
+    }
+}
+
 #[test]
 fn admin_create_refuses_short_passwords_and_missing_stdin_flag() {
     let sandbox = Sandbox::new();
@@ -71,26 +101,7 @@ fn serve_logs_in_the_created_admin_and_stops_on_sigint() {
         "{again:?}"
     );
 
-    let mut server = KillOnDrop(
-        sandbox
-            .command(&["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut base = String::new();
-    while base.is_empty() {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "no `listening on URL`"
-        );
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            base = url.to_owned();
-        }
-    }
+    let (mut server, mut stderr, base) = serve(&sandbox, &["--log-format", "json"]);
 
     let secret = sandbox.path().join("server-secret");
     let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
@@ -182,26 +193,7 @@ fn a_run_is_started_approved_and_reported_over_http_as_apiwright_run_would() {
             .status
             .success()
     );
-    let mut server = KillOnDrop(
-        sandbox
-            .command(&["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut base = String::new();
-    while base.is_empty() {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "no `listening on URL`"
-        );
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            base = url.to_owned();
-        }
-    }
+    let (_server, stderr, base) = serve(&sandbox, &[]);
     std::thread::spawn(move || for _ in stderr.lines() {});
     let agent = ureq::Agent::new_with_defaults();
     let login: serde_json::Value = agent
