@@ -41,6 +41,7 @@ use crate::problem::ApiError;
 use crate::runs::pool::Holding;
 use crate::runs::pool::Refused;
 use crate::runs::pool::Stop;
+use crate::runs::pool::Withdrawn;
 use crate::runs::view;
 use crate::runs::view::RunDetail;
 use crate::runs::view::RunSummary;
@@ -792,21 +793,22 @@ fn cancel_run(
         )));
     }
     let by = principal_label(engine.store(), principal)?;
-    let pool = state.pool();
-    if pool.holding(run_id) == Holding::Running {
-        engine.store().cancel_job(run_id, &by, reason)?;
-        if pool.stop_run(
-            run_id,
-            Stop::Cancel {
-                by: by.clone(),
-                reason: reason.to_owned(),
-            },
-        ) {
-            return Ok(true);
-        }
+    let stop = Stop::Cancel {
+        by: by.clone(),
+        reason: reason.to_owned(),
+    };
+    let withdrawn = state.pool().withdraw(run_id, stop);
+    if withdrawn == Withdrawn::Stopping {
+        // The worker records the cancellation once its drive has stopped.
+        return Ok(true);
     }
-    pool.dequeue(run_id);
-    engine.cancel(run_id, &by, reason).map_err(engine_error)?;
+    if let Err(err) = engine.cancel(run_id, &by, reason) {
+        if withdrawn == Withdrawn::Dequeued {
+            // Not cancelled after all: it waits for a worker again.
+            let _ = state.pool().submit(run_id, true);
+        }
+        return Err(engine_error(err));
+    }
     engine.store().cancel_job(run_id, &by, reason)?;
     engine
         .store()

@@ -43,6 +43,17 @@ pub(crate) enum Holding {
     No,
 }
 
+/// What [`RunPool::withdraw`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Withdrawn {
+    /// A worker drives the run; it was asked to stop.
+    Stopping,
+    /// The run waited in the queue; it no longer does.
+    Dequeued,
+    /// The pool did not hold the run.
+    NotHeld,
+}
+
 /// Why a job was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -203,23 +214,21 @@ impl RunPool {
         }
     }
 
-    /// Takes `run_id` out of the queue; false if it was not queued.
-    pub(crate) fn dequeue(&self, run_id: &str) -> bool {
+    /// Takes `run_id` back from the pool: out of the queue if it waits there, or asks its
+    /// drive to `stop` if a worker has it — under the one lock a worker takes a job under, so
+    /// a run is never in neither place while it moves from the queue to a worker.
+    pub(crate) fn withdraw(&self, run_id: &str, stop: Stop) -> Withdrawn {
         let mut state = self.shared.state();
+        if let Some(sender) = state.running.get(run_id) {
+            sender.send_replace(Some(stop));
+            return Withdrawn::Stopping;
+        }
         let before = state.queue.len();
         state.queue.retain(|id| id != run_id);
-        state.queue.len() != before
-    }
-
-    /// Asks the drive of `run_id` to stop; false if no worker drives it.
-    pub(crate) fn stop_run(&self, run_id: &str, stop: Stop) -> bool {
-        let state = self.shared.state();
-        match state.running.get(run_id) {
-            Some(sender) => {
-                sender.send_replace(Some(stop));
-                true
-            }
-            None => false,
+        if state.queue.len() == before {
+            Withdrawn::NotHeld
+        } else {
+            Withdrawn::Dequeued
         }
     }
 
@@ -380,6 +389,10 @@ fn drive_with(
         (Ok(DriveOutcome::Interrupted), Some(Stop::Cancel { by, reason })) => {
             engine
                 .cancel(run_id, &by, &reason)
+                .map_err(|err| text(&err))?;
+            engine
+                .store()
+                .cancel_job(run_id, &by, &reason)
                 .map_err(|err| text(&err))?;
             Ok(Ended::Done)
         }

@@ -679,3 +679,65 @@ async fn a_server_restarted_in_the_middle_of_a_run_resumes_it() {
         .count();
     assert_eq!((write_starts, write_finishes), (2, 1), "{events:#?}");
 }
+
+#[tokio::test]
+async fn a_queued_run_is_cancelled_at_once_and_a_full_queue_is_refused() {
+    let server = TestServer::start_with(|config| {
+        config.workers = 1;
+        config.max_queued = 1;
+    })
+    .await;
+    let token = server.admin_tokens().await.access;
+    register(&server, &token, DEMO).await;
+    let slow = json!({"workflow": "server-demo", "params": {"pause": 30}});
+    let first = start(&server, &token, slow.clone()).await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    wait_for_step_start(&server, &token, &first).await;
+    // One worker, busy: the next run waits, and the one after finds the queue full.
+    let second = start(&server, &token, slow.clone()).await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    assert_eq!(get_run(&server, &token, &second).await["status"], "queued");
+    let refused = server
+        .client
+        .post(server.url("/api/v1/runs"))
+        .bearer_auth(&token)
+        .json(&slow)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(refused, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("queue is full"),
+        "{body}"
+    );
+
+    let cancelled = server
+        .client
+        .post(server.url(&format!("/api/v1/runs/{second}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.status(),
+        StatusCode::OK,
+        "a queued run is cancelled at once"
+    );
+    let cancelled: Value = cancelled.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(
+        cancelled["reason"],
+        "cancelled by admin@example.com: no reason given"
+    );
+    assert_eq!(get_run(&server, &token, &first).await["status"], "running");
+    let stopping = server
+        .client
+        .post(server.url(&format!("/api/v1/runs/{first}/cancel")))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "enough"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopping.status(), StatusCode::ACCEPTED);
+    wait_for(&server, &token, &first, status_is("cancelled")).await;
+}
