@@ -124,6 +124,23 @@ pub async fn serve(
     Server::bind(config, host).await?.run(shutdown).await
 }
 
+/// The email (trimmed) of an account to create, once the password is long enough and the
+/// email plausible.
+pub(crate) fn check_account(email: &str, password: &str) -> Result<String, ServerError> {
+    let found = password.chars().count();
+    if found < MIN_PASSWORD_CHARS {
+        return Err(ServerError::WeakPassword {
+            expected: MIN_PASSWORD_CHARS,
+            found,
+        });
+    }
+    let email = email.trim().to_owned();
+    if !auth::is_plausible_email(&email) {
+        return Err(ServerError::InvalidEmail(email));
+    }
+    Ok(email)
+}
+
 /// The user `create_admin` created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedUser {
@@ -141,17 +158,7 @@ pub async fn create_admin(
     email: &str,
     password: &str,
 ) -> Result<CreatedUser, ServerError> {
-    let found = password.chars().count();
-    if found < MIN_PASSWORD_CHARS {
-        return Err(ServerError::WeakPassword {
-            expected: MIN_PASSWORD_CHARS,
-            found,
-        });
-    }
-    let email = email.trim().to_owned();
-    if !auth::is_plausible_email(&email) {
-        return Err(ServerError::InvalidEmail(email));
-    }
+    let email = check_account(email, password)?;
     let password_hash = auth::password::hash(password.to_owned())
         .await
         .map_err(|_| ServerError::Hashing)?;

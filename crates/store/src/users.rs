@@ -227,6 +227,17 @@ impl Store {
         )
     }
 
+    /// Every user, oldest first.
+    pub fn users(&self) -> Result<Vec<UserRecord>> {
+        query_all(
+            &self.conn,
+            "SELECT id, email, password_hash, role, created_at FROM users ORDER BY created_at, id",
+            [],
+            "listing users",
+            user_from_row,
+        )
+    }
+
     /// Stores an API key (its hash); [`StoreError::Duplicate`] when the id or hash exists.
     pub fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord> {
         let created_at = now_ms();

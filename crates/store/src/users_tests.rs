@@ -33,6 +33,7 @@ fn users_are_found_by_email_and_id_and_emails_are_unique() {
         Some(created.clone())
     );
     assert_eq!(store.user_by_id("u1").unwrap(), Some(created.clone()));
+    assert_eq!(store.users().unwrap(), vec![created.clone()]);
     assert_eq!(store.user_by_email("b@example.com").unwrap(), None);
     let err = store
         .create_user(&user("u2", "a@example.com", "viewer"))

@@ -22,6 +22,7 @@ pub(crate) mod openapi;
 mod ops;
 mod query;
 mod runs;
+mod users;
 mod workflows;
 
 pub(crate) use analytics::RunFiguresCache;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
             post(api_keys::create).get(api_keys::list),
         )
         .route("/api/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route("/api/v1/users", post(users::create).get(users::list))
         .route(
             "/api/v1/workflows",
             get(workflows::list).post(workflows::register),

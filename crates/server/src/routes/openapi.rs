@@ -42,6 +42,7 @@ use super::events;
 use super::memory;
 use super::ops;
 use super::runs;
+use super::users;
 use super::workflows;
 use crate::problem::PROBLEM_JSON;
 use crate::problem::ProblemBody;
@@ -75,6 +76,8 @@ pub(crate) const DOCS_PATH: &str = "/docs";
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
+        users::create,
+        users::list,
         workflows::list,
         workflows::register,
         workflows::check,
@@ -118,6 +121,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
     tags(
         (name = "auth", description = "Login, token refresh, logout, and who the caller is"),
         (name = "api-keys", description = "API keys for scripts and scrapers (admin only)"),
+        (name = "users", description = "Users and their roles (admin only)"),
         (name = "workflows", description = "The workflows runs can use: list, get, register, validate"),
         (name = "runs", description = "Runs: start, list, get, follow live, cancel, resume, and decisions on approvals and escalations"),
         (name = "memory", description = "The namespaced memory runs share: read, write, delete, list, search, history"),

@@ -274,3 +274,111 @@ async fn workflows_lists_the_builtins_for_a_viewer() {
         assert_eq!(item["description"], workflow.description.as_str(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_admin_creates_users_whose_roles_hold() {
+    let server = TestServer::start().await;
+    let admin = server.admin_tokens().await.access;
+    let create = |email: &str, password: &str, role: &str| {
+        server
+            .client
+            .post(server.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&json!({"email": email, "password": password, "role": role}))
+            .send()
+    };
+    let created = create("ops@example.com", "operator password 1", "operator")
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["role"], "operator");
+    assert!(body.get("password_hash").is_none() && body.get("password").is_none());
+    let taken = create("ops@example.com", "operator password 1", "viewer")
+        .await
+        .unwrap();
+    problem(taken, StatusCode::CONFLICT).await;
+    let short = create("v@example.com", "short", "viewer").await.unwrap();
+    let body = problem(short, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("password:"),
+        "{body}"
+    );
+    let bad_email = create("not-an-email", "viewer password 12", "viewer")
+        .await
+        .unwrap();
+    let body = problem(bad_email, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("email:"),
+        "{body}"
+    );
+    assert_eq!(
+        create("viewer@example.com", "viewer password 12", "viewer")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let listed: Value = server
+        .client
+        .get(server.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let emails: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["admin@example.com", "ops@example.com", "viewer@example.com"]
+    );
+
+    // The operator logs in and may steer runs but not manage users; the viewer only reads.
+    let mut tokens = Vec::new();
+    for (email, password) in [
+        ("ops@example.com", "operator password 1"),
+        ("viewer@example.com", "viewer password 12"),
+    ] {
+        let body: Value = server.login(email, password).await.json().await.unwrap();
+        tokens.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    let (operator, viewer) = (tokens[0].clone(), tokens[1].clone());
+    let start = |token: String| {
+        server
+            .client
+            .post(server.url("/api/v1/runs"))
+            .bearer_auth(token)
+            .json(&json!({"workflow": "no-such-workflow"}))
+            .send()
+    };
+    // Past the role check: the operator gets the workflow's 404, the viewer a 403.
+    problem(
+        start(operator.clone()).await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(start(viewer.clone()).await.unwrap(), StatusCode::FORBIDDEN).await;
+    let users = server
+        .client
+        .get(server.url("/api/v1/users"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    problem(users, StatusCode::FORBIDDEN).await;
+    let runs = server
+        .client
+        .get(server.url("/api/v1/runs"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs.status(), StatusCode::OK);
+}

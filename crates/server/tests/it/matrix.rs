@@ -19,6 +19,8 @@ const PROTECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/api-keys", "admin"),
     ("GET", "/api/v1/api-keys", "admin"),
     ("DELETE", "/api/v1/api-keys/key_0123", "admin"),
+    ("POST", "/api/v1/users", "admin"),
+    ("GET", "/api/v1/users", "admin"),
     ("GET", "/api/v1/memory", "viewer"),
     ("GET", "/api/v1/memory/search?q=x", "viewer"),
     ("GET", "/api/v1/memory/entries/a/b/c", "viewer"),
