@@ -541,18 +541,20 @@
 
     const report = isPlainObject(run.report) ? run.report : {};
     const usage = report.usage && report.usage.total;
-    $('run-summary').replaceChildren(
+    // replaceChildren would print a null as the text "null": only the cards that apply.
+    $('run-summary').replaceChildren(...[
       stat('events', formatNumber(run.events || 0), 'run-stat-events'),
       stat('steps finished', formatNumber(report.steps_finished || 0), 'run-stat-steps'),
       stat('step attempts', formatNumber(report.step_attempts || 0), 'run-stat-attempts'),
       usage ? stat('tokens in / out', formatNumber(usage.input_tokens) + ' / ' + formatNumber(usage.output_tokens), 'run-stat-tokens') : null,
-      usage ? stat('cost (USD)', '$' + Number(usage.cost_usd || 0).toFixed(4), 'run-stat-cost') : null);
+      usage ? stat('cost (USD)', '$' + Number(usage.cost_usd || 0).toFixed(4), 'run-stat-cost') : null,
+    ].filter(Boolean));
 
     // Keep the evidence the reader opened open across live updates.
     const open = new Set([...document.querySelectorAll('#run-phases details[open]')].map((node) => node.getAttribute('data-key')));
     const phases = Array.isArray(report.phases) ? report.phases : [];
     $('run-phases').replaceChildren(...phases.map((phase) => renderPhase(phase, open)));
-    $('run-extra').replaceChildren(...renderExtras(report));
+    $('run-extra').replaceChildren(...renderExtras(report).filter(Boolean));
   }
 
   function renderPhase(phase, open) {
