@@ -124,7 +124,10 @@ async fn a_run_started_from_the_dashboard_finishes_live() {
     page.screenshot("21-run-completed").await;
     // No placeholder leaks into the page (a null once rendered as the text "null").
     let summary = page.text("run-summary").await;
-    assert!(!summary.contains("null") && !summary.contains("undefined"), "{summary}");
+    assert!(
+        !summary.contains("null") && !summary.contains("undefined"),
+        "{summary}"
+    );
 
     // The runs list shows it.
     page.click("nav-runs").await;
