@@ -261,8 +261,9 @@
     switch (parts[0]) {
       case 'login':
         showView('login');
+        // Kept until the next sign-in: two requests refused at once both route here (one
+        // synchronously, one by the hash change), and the second must not lose the notice.
         if (signedOutNotice) showError(signedOutNotice);
-        signedOutNotice = null;
         $('login-email').focus();
         break;
       case 'start': showView('start'); enterStart(); break;
@@ -296,6 +297,7 @@
       body: { email: $('login-email').value.trim(), password: $('login-password').value },
     });
     storeTokens(response.body);
+    signedOutNotice = null;
     $('login-password').value = '';
     location.hash = wantedRoute || '#/runs';
   });

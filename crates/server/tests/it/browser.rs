@@ -277,14 +277,21 @@ async fn a_refused_access_token_is_refreshed_and_the_request_retried() {
             .await,
         json!(true)
     );
-    // One refused request, then the retry with the new token.
+    // The start view's request was refused, then retried with the new token. Under load the
+    // runs view's own first requests may still be on their way when the token is spoiled, so
+    // they can be refused (and retried) too; the refresh itself never is.
     let refused: Vec<String> = page
         .failed_requests()
         .into_iter()
         .filter(|failed| failed.contains("status of 401"))
         .collect();
     assert!(
-        refused.len() == 1 && refused[0].contains("/api/v1/workflows"),
+        refused
+            .iter()
+            .any(|failed| failed.contains("/api/v1/workflows"))
+            && !refused
+                .iter()
+                .any(|failed| failed.contains("/auth/refresh")),
         "{refused:?}"
     );
     dashboard.assert_no_page_errors().await;
