@@ -301,7 +301,7 @@ pub struct ServeArgs {
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = apiwright_server::ServerConfig::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
     /// Requests per minute one client IP may send (0: unlimited).
     #[arg(long, default_value_t = 1200)]
@@ -310,10 +310,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 600)]
     pub per_principal_per_minute: u32,
     /// Runs driven at once by the server's workers.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = apiwright_server::ServerConfig::DEFAULT_WORKERS)]
     pub workers: usize,
     /// Runs that may wait for a worker; more are refused with 503.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = apiwright_server::ServerConfig::DEFAULT_MAX_QUEUED)]
     pub max_queued: usize,
     /// Seconds a stopping server waits for its workers to checkpoint their runs.
     #[arg(long, default_value_t = 30)]

@@ -278,10 +278,7 @@ impl Engine {
             .store
             .run(run_id)?
             .ok_or_else(|| EngineError::UnknownRun(run_id.to_string()))?;
-        if let Some(owner) = run.owner_pid
-            && u32::try_from(owner).ok() != Some(std::process::id())
-            && std::path::Path::new(&format!("/proc/{owner}")).exists()
-        {
+        if let Some(owner) = apiwright_store::held_elsewhere(run.owner_pid) {
             return Err(EngineError::Busy {
                 run: run_id.to_string(),
                 pid: owner,

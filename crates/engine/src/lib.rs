@@ -24,4 +24,5 @@ pub use driver::EngineConfig;
 pub use error::EngineError;
 pub use event::Event;
 pub use start::RunRequest;
+pub use start::builtin_spec_reader;
 pub use start::new_run_id;

@@ -177,3 +177,24 @@ pub(crate) fn create(store: &Store, run_id: &str, request: RunRequest) -> Result
     )?;
     Ok(())
 }
+
+/// The first role (by name) that reads the `spec` input and is played by the built-in
+/// provider: free-text requirements would fail there, so `apiwright run` and `apiwright serve`
+/// refuse such a run before it exists.
+pub fn builtin_spec_reader<'w>(
+    workflow: &'w apiwright_workflow::Workflow,
+    agents: &BTreeMap<String, apiwright_agents::AnyAgent>,
+) -> Option<&'w str> {
+    workflow
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.reads.iter().any(|read| read.ends_with("/input/spec")))
+        .map(|step| step.agent.as_str())
+        .filter(|role| {
+            agents
+                .get(*role)
+                .is_some_and(|agent| agent.provider() == "builtin")
+        })
+        .min()
+}

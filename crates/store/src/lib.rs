@@ -42,6 +42,7 @@ pub use runs::NewEvent;
 pub use runs::NewRun;
 pub use runs::RunRecord;
 pub use runs::RunStatus;
+pub use runs::held_elsewhere;
 pub use server_runs::JobRecord;
 pub use server_runs::JobState;
 pub use server_runs::RunOrder;

@@ -224,6 +224,14 @@ fn pid_alive(pid: i64) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The live process other than this one that holds a run whose `owner_pid` is `owner`, if any
+/// (the check [`Store::claim_run`] makes, for callers that must not act on a run driven
+/// elsewhere).
+pub fn held_elsewhere(owner: Option<i64>) -> Option<i64> {
+    owner
+        .filter(|owner| u32::try_from(*owner).ok() != Some(std::process::id()) && pid_alive(*owner))
+}
+
 impl Store {
     /// Creates a run with status `running` and appends `first` events, in one transaction.
     pub fn create_run(&self, run: &NewRun, first: &[NewEvent]) -> Result<()> {

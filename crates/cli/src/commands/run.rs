@@ -128,19 +128,7 @@ fn refuse_prose_for_builtin(
     agents: &BTreeMap<String, AnyAgent>,
     spec: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let readers: std::collections::BTreeSet<&str> = workflow
-        .phases
-        .iter()
-        .flat_map(|phase| &phase.steps)
-        .filter(|step| step.reads.iter().any(|read| read.ends_with("/input/spec")))
-        .map(|step| step.agent.as_str())
-        .filter(|role| {
-            agents
-                .get(*role)
-                .is_some_and(|agent| agent.provider() == "builtin")
-        })
-        .collect();
-    if let Some(role) = readers.first() {
+    if let Some(role) = apiwright_engine::builtin_spec_reader(workflow, agents) {
         anyhow::bail!(
             "{}: expected a structured spec (.yaml/.yml/.json, docs/spec.md) for the built-in \
              `{role}`, found free text; free-text requirements need a model agent for that role \

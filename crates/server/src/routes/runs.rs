@@ -389,6 +389,10 @@ fn create_run(
         .into_iter()
         .map(|(key, text)| (key, Value::Text(text)))
         .collect();
+    // Agents are checked before the run exists, so a missing key loses nothing.
+    let agents = host
+        .agents(&workflow, options.agents.as_deref())
+        .map_err(|err| ApiError::Unprocessable(err.0))?;
     if let Some(spec) = options.spec {
         match structured_spec(&spec)? {
             Some(structured) => {
@@ -401,13 +405,10 @@ fn create_run(
                     }
                 }
             }
-            None => refuse_prose_for_builtin(&workflow, host, options.agents.as_deref())?,
+            None => refuse_prose_for_builtin(&workflow, &agents)?,
         }
         inputs.insert("spec".to_owned(), Value::Text(spec));
     }
-    // Agents are checked before the run exists, so a missing key loses nothing.
-    host.agents(&workflow, options.agents.as_deref())
-        .map_err(|err| ApiError::Unprocessable(err.0))?;
     let run_id = apiwright_engine::new_run_id();
     let workspace = state.workspaces_dir().join(&run_id);
     engine
@@ -459,23 +460,9 @@ fn structured_spec(text: &str) -> Result<Option<apiwright_spec::Spec>, ApiError>
 /// Free text needs a model: a built-in role that reads the spec would fail on prose.
 fn refuse_prose_for_builtin(
     workflow: &apiwright_workflow::Workflow,
-    host: &dyn crate::runs::host::RunHost,
-    provider: Option<&str>,
+    agents: &BTreeMap<String, apiwright_agents::AnyAgent>,
 ) -> Result<(), ApiError> {
-    let agents = host
-        .agents(workflow, provider)
-        .map_err(|err| ApiError::Unprocessable(err.0))?;
-    let reader = workflow
-        .phases
-        .iter()
-        .flat_map(|phase| &phase.steps)
-        .filter(|step| step.reads.iter().any(|read| read.ends_with("/input/spec")))
-        .map(|step| step.agent.as_str())
-        .find(|role| {
-            agents
-                .get(*role)
-                .is_some_and(|agent| agent.provider() == "builtin")
-        });
+    let reader = apiwright_engine::builtin_spec_reader(workflow, agents);
     match reader {
         Some(role) => Err(ApiError::Unprocessable(format!(
             "spec: expected a structured spec (YAML or JSON with an `api` entry) for the built-in \
@@ -878,10 +865,7 @@ pub(crate) async fn resume(
                     )));
                 }
             }
-            if let Some(owner) = run.owner_pid
-                && u32::try_from(owner).ok() != Some(std::process::id())
-                && std::path::Path::new(&format!("/proc/{owner}")).exists()
-            {
+            if let Some(owner) = apiwright_store::held_elsewhere(run.owner_pid) {
                 return Err(ApiError::Conflict(format!(
                     "run `{id}` is being executed by process {owner}"
                 )));
